@@ -1,0 +1,111 @@
+"""Staff API over the outbox: events, their deliveries, and retrying dead letters."""
+
+from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from .catalog import all_event_types
+from .delivery import retry_now
+from .models import Delivery, Event
+from .serializers import (
+    DeliverySerializer,
+    EventDetailSerializer,
+    EventSerializer,
+    EventTypeSerializer,
+)
+
+Status = Delivery.Status
+OUTCOMES = ["dead", "failed", "pending", "succeeded"]
+
+
+def with_outcome(events):
+    def having(*statuses):
+        return Exists(Delivery.objects.filter(event=OuterRef("pk"), status__in=statuses))
+
+    return events.annotate(
+        outcome=Case(
+            When(having(Status.DEAD), then=Value("dead")),
+            When(having(Status.FAILED), then=Value("failed")),
+            When(having(Status.PENDING, Status.RUNNING), then=Value("pending")),
+            default=Value("succeeded"),
+        )
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List events, newest first",
+        parameters=[
+            OpenApiParameter("type", str, description="Exact type, or a prefix ending in '*'."),
+            OpenApiParameter("since", OpenApiTypes.DATETIME, description="Events at or after."),
+            OpenApiParameter("outcome", str, enum=OUTCOMES),
+        ],
+    ),
+    retrieve=extend_schema(summary="One event with its deliveries"),
+)
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [permissions.IsAdminUser]
+    lookup_field = "id"
+    lookup_value_converter = "uuid"
+
+    def get_serializer_class(self):
+        return EventDetailSerializer if self.action == "retrieve" else EventSerializer
+
+    def get_queryset(self):
+        events = with_outcome(Event.objects.order_by("-position"))
+        if self.action == "retrieve":
+            return events.prefetch_related("deliveries")
+        params = self.request.query_params
+        if event_type := params.get("type"):
+            if event_type.endswith("*"):
+                events = events.filter(type__startswith=event_type[:-1])
+            else:
+                events = events.filter(type=event_type)
+        if since := params.get("since"):
+            moment = parse_datetime(since)
+            if moment is None:
+                raise ValidationError({"since": ["Give an ISO 8601 date and time."]})
+            events = events.filter(time__gte=moment)
+        if outcome := params.get("outcome"):
+            if outcome not in OUTCOMES:
+                raise ValidationError({"outcome": [f"Choose one of {', '.join(OUTCOMES)}."]})
+            events = events.filter(outcome=outcome)
+        return events
+
+
+class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    permission_classes = [permissions.IsAdminUser]
+    queryset = Delivery.objects.all()
+    serializer_class = DeliverySerializer
+
+    @extend_schema(
+        summary="Retry a failed or dead delivery now",
+        request=None,
+        responses={202: DeliverySerializer, 409: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        delivery = self.get_object()
+        if not retry_now(Delivery.objects.filter(pk=delivery.pk)):
+            return Response(
+                {"detail": f"Only failed or dead deliveries can be retried; this one is {delivery.status}."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery.refresh_from_db()
+        return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+
+class EventTypeViewSet(viewsets.ViewSet):
+    """The catalog of event types, each with the JSON Schema of its payload."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = EventTypeSerializer
+
+    @extend_schema(responses=EventTypeSerializer(many=True))
+    def list(self, request):
+        return Response(EventTypeSerializer(all_event_types(), many=True).data)

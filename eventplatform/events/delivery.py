@@ -1,0 +1,201 @@
+"""Running one delivery: claim it, run its handler within a time limit, record the outcome.
+
+A delivery is claimed by a compare-and-set on its row, so two tasks for the same delivery (a
+duplicate enqueue, a reconciler re-enqueue racing a slow worker) run the handler once.
+Delivery is at least once all the same: a worker killed after the handler's work but before
+the record is re-run when its lease expires, so handlers are written to be idempotent. The
+handler runs outside any transaction of ours: on SQLite a transaction holds the write lock,
+and a handler may wait on the network for seconds.
+"""
+
+import logging
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from .models import Delivery
+from .queue import enqueue_deliveries
+from .subscriptions import Handler, get_handler
+
+logger = logging.getLogger(__name__)
+Status = Delivery.Status
+
+
+class Skip(Exception):  # noqa: N818 - the name reads as what the handler does
+    """Raised by a handler whose target is not configured: the delivery is recorded as skipped."""
+
+
+class PermanentFailure(Exception):
+    """Raised by a handler for a failure no retry can fix: the delivery becomes a dead letter."""
+
+
+class RetryLater(Exception):  # noqa: N818
+    """Raised by a handler told when to try again (an HTTP ``Retry-After``)."""
+
+    def __init__(self, message: str, *, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class TimeLimitExceeded(BaseException):
+    """Raised inside a handler that ran past its time limit.
+
+    A BaseException, so that a handler's own ``except Exception`` cannot swallow it.
+    """
+
+
+def lease_seconds() -> float:
+    # The queue kills a task after its timeout; a lease outlasting that means a delivery is
+    # never claimed twice while a worker may still be running it.
+    return settings.Q_CLUSTER["timeout"] + 10
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread only, as in a queue worker)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # the queue's own timeout is the bound here
+        return
+
+    def interrupt(signum, frame):
+        raise TimeLimitExceeded(f"ran longer than its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def claim(delivery_id: int) -> Delivery | None:
+    """Mark the delivery running for this worker, or return None if it is not ours to run."""
+    now = timezone.now()
+    claimable = Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
+        status=Status.RUNNING, lease_expires_at__lte=now
+    )
+    claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
+        status=Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=now,
+        lease_expires_at=now + timedelta(seconds=lease_seconds()),
+    )
+    if not claimed:
+        return None
+    return Delivery.objects.select_related("event").get(pk=delivery_id)
+
+
+def execute(delivery_id: int) -> str:
+    """Run one delivery; return its resulting status (the queue's task result)."""
+    delivery = claim(delivery_id)
+    if delivery is None:
+        logger.info("delivery %s is not due or already done; nothing to do", delivery_id)
+        return "not claimed"
+    try:
+        handler = get_handler(delivery.handler)
+    except KeyError:
+        return _record(delivery, Status.DEAD, error="No handler of this name is subscribed.")
+
+    started = time.monotonic()
+    try:
+        with time_limit(handler.seconds_allowed):
+            handler.func(delivery.event)
+    except Skip as reason:
+        return _record(delivery, Status.SKIPPED, started=started, error=str(reason))
+    except PermanentFailure as failure:
+        return _record(delivery, Status.DEAD, started=started, error=_describe(failure), tb=True)
+    except RetryLater as failure:
+        return _fail(delivery, handler, started, failure, delay=failure.seconds)
+    except (Exception, TimeLimitExceeded) as failure:
+        return _fail(delivery, handler, started, failure)
+    return _record(delivery, Status.SUCCEEDED, started=started)
+
+
+def _fail(
+    delivery: Delivery,
+    handler: Handler,
+    started: float,
+    failure: BaseException,
+    delay: float | None = None,
+) -> str:
+    backoff = handler.retry_policy.delay_after(delivery.attempts)
+    if backoff is None:
+        return _record(delivery, Status.DEAD, started=started, error=_describe(failure), tb=True)
+    return _record(
+        delivery,
+        Status.FAILED,
+        started=started,
+        error=_describe(failure),
+        tb=True,
+        retry_in=max(backoff, delay or 0),
+    )
+
+
+def _describe(failure: BaseException) -> str:
+    return f"{type(failure).__name__}: {failure}"
+
+
+def _record(
+    delivery: Delivery,
+    status: str,
+    *,
+    started: float | None = None,
+    error: str = "",
+    tb: bool = False,
+    retry_in: float | None = None,
+) -> str:
+    """Write the attempt's outcome if this worker still holds the claim; "" if it does not."""
+    now = timezone.now()
+    outcome = {
+        "status": status,
+        "finished_at": now,
+        "lease_expires_at": None,
+        "last_error": error,
+        "traceback": traceback.format_exc() if tb else "",
+        "next_attempt_at": now + timedelta(seconds=retry_in) if retry_in is not None else None,
+    }
+    if started is not None:
+        outcome["duration_ms"] = round((time.monotonic() - started) * 1000)
+    held = Delivery.objects.filter(
+        pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts
+    ).update(**outcome)
+    if not held:
+        logger.warning("delivery %s was claimed by another worker meanwhile", delivery.pk)
+        return ""
+    log = logger.info if status in (Status.SUCCEEDED, Status.SKIPPED) else logger.warning
+    log(
+        "delivery %s of %s by %s: %s (attempt %s)%s",
+        delivery.pk,
+        delivery.event.type,
+        delivery.handler,
+        status,
+        delivery.attempts,
+        f": {error}" if error else "",
+        extra={"event_id": str(delivery.event.id)},
+    )
+    return status
+
+
+def retry_now(deliveries) -> list[int]:
+    """Operator's retry: give failed and dead deliveries one more attempt, at once."""
+    ids = list(
+        deliveries.filter(status__in=[Status.FAILED, Status.DEAD]).values_list("pk", flat=True)
+    )
+    if not ids:
+        return []
+    with transaction.atomic():
+        Delivery.objects.filter(pk__in=ids, status__in=[Status.FAILED, Status.DEAD]).update(
+            status=Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
+        )
+        transaction.on_commit(lambda: enqueue_deliveries(ids), robust=True)
+    return ids

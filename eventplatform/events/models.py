@@ -1,0 +1,97 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from .catalog import get_event_type
+
+
+class Event(models.Model):
+    """A domain event, written in the transaction that caused it (the outbox).
+
+    ``position`` orders events for resume; ``id`` is the CloudEvents id clients see.
+    """
+
+    position = models.BigAutoField(primary_key=True)
+    id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    type = models.CharField(max_length=120, db_index=True)
+    source = models.CharField(max_length=120)
+    time = models.DateTimeField(default=timezone.now, db_index=True)
+    payload = models.JSONField()
+    audience = models.JSONField(default=list, help_text="Realtime groups that may see it.")
+
+    class Meta:
+        ordering = ["-position"]
+
+    def __str__(self) -> str:
+        return f"{self.type} #{self.position}"
+
+    @cached_property
+    def data(self):
+        """The payload as its declared, typed model (what handlers read)."""
+        return get_event_type(self.type).payload.model_validate(self.payload, strict=False)
+
+
+class EventAudience(models.Model):
+    """One row per (event, group): lets a reconnecting socket fetch what it missed by index."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="audiences")
+    group = models.CharField(max_length=80)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "event"], name="event_audience_unique")
+        ]
+
+
+class Delivery(models.Model):
+    """One handler's reaction to one event, with the record of its attempts."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed (retry scheduled)"
+        DEAD = "dead", "Dead letter"
+        SKIPPED = "skipped", "Skipped"
+
+    FINISHED = (Status.SUCCEEDED, Status.DEAD, Status.SKIPPED)
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    handler = models.CharField(max_length=200, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="Last attempt's start.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Last attempt.")
+    last_error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "handler"], name="delivery_once_per_handler")
+        ]
+        indexes = [
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="delivery_due",
+                condition=Q(status__in=["pending", "running", "failed"]),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.handler} for {self.event_id}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED

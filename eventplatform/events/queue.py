@@ -1,0 +1,37 @@
+"""The task queue: deliveries travel through django-q2 on Redis, carrying only their id."""
+
+import os
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.utils import timezone
+from django_q.brokers import Broker, get_broker
+from django_q.tasks import async_task
+
+from .models import Delivery
+
+RUN_DELIVERY = "eventplatform.events.tasks.run_delivery"
+
+_broker: tuple[int, Broker] | None = None
+
+
+def broker() -> Broker:
+    """One broker per process: ``async_task`` otherwise opens a Redis connection per call.
+
+    Keyed by pid because django-q2 forks its workers, and a connection must not cross a fork.
+    """
+    global _broker
+    if _broker is None or _broker[0] != os.getpid():
+        _broker = (os.getpid(), get_broker())
+    return _broker[1]
+
+
+def enqueue_deliveries(delivery_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Put one task per delivery on the queue and note when, for the reconciler."""
+    ids = list(delivery_ids)
+    if not ids:
+        return
+    shared = broker()
+    for delivery_id in ids:
+        async_task(RUN_DELIVERY, delivery_id, broker=shared, task_name=f"delivery-{delivery_id}")
+    Delivery.objects.filter(pk__in=ids).update(enqueued_at=now or timezone.now())

@@ -1,0 +1,119 @@
+"""``/ws/stream/``: the live event stream of one user, with resume."""
+
+import asyncio
+import logging
+import uuid
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from ..audience import groups_for_user
+from ..envelope import to_json
+from ..models import Event
+from .hub import get_hub
+
+logger = logging.getLogger(__name__)
+
+
+class CloseCode:
+    UNAUTHENTICATED = 4401
+    TOO_SLOW = 4408  # the client resumes from its last event id
+    TOO_FAR_BEHIND = 4410  # more missed than a resume carries: the client reloads the page
+
+
+class TooFarBehind(Exception):  # noqa: N818
+    pass
+
+
+# "Since before the first event": what a page rendered before any event existed resumes from.
+NIL_UUID = str(uuid.UUID(int=0))
+
+
+def missed_events(since: str, groups: list[str]) -> list[tuple[int, str]]:
+    """Encoded events after event ``since`` that ``groups`` may see, oldest first."""
+    try:
+        after = 0 if since == NIL_UUID else Event.objects.get(id=uuid.UUID(since)).position
+    except (ValueError, Event.DoesNotExist):
+        logger.info("resume from unknown event %r: live events only", since)
+        return []
+    limit = settings.EVENTS["RESUME_LIMIT"]
+    missed = list(
+        Event.objects.filter(position__gt=after, audiences__group__in=groups)
+        .distinct()
+        .order_by("position")[: limit + 1]
+    )
+    if len(missed) > limit:
+        raise TooFarBehind
+    return [(event.position, to_json(event).decode()) for event in missed]
+
+
+class StreamConsumer(AsyncWebsocketConsumer):
+    """Subscribes the user to the groups they are entitled to; sends CloudEvents JSON."""
+
+    # No channel of its own: the process's hub receives from the layer for every socket.
+    channel_layer_alias = None
+
+    async def connect(self) -> None:
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            await self.accept()
+            await self.close(code=CloseCode.UNAUTHENTICATED)
+            return
+        self.entitled = [str(g) for g in await database_sync_to_async(groups_for_user)(user)]
+        self.buffer: asyncio.Queue = asyncio.Queue(maxsize=settings.EVENTS["SOCKET_BUFFER"])
+        self.closing = False
+        self.hub = get_hub()
+        # Listen first, then read the outbox: an event committed in between arrives both
+        # ways and is sent once. Accepting only once listening means a client that sees the
+        # socket open misses nothing published after that.
+        await self.hub.join(self, self.entitled)
+        await self.accept()
+        since = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [""])[0]
+        sent: set[int] = set()
+        if since:
+            try:
+                missed = await database_sync_to_async(missed_events)(since, self.entitled)
+            except TooFarBehind:
+                await self._close(CloseCode.TOO_FAR_BEHIND)
+                return
+            for position, text in missed:
+                await self.send(text_data=text)
+                sent.add(position)
+        self.sender = asyncio.create_task(self._send_live(sent))
+
+    async def _send_live(self, already_sent: set[int]) -> None:
+        while True:
+            position, text = await self.buffer.get()
+            if position in already_sent:
+                already_sent.discard(position)
+                continue
+            await self.send(text_data=text)
+
+    def offer(self, position: int, text: str) -> None:
+        if self.closing:
+            return
+        try:
+            self.buffer.put_nowait((position, text))
+        except asyncio.QueueFull:
+            logger.info("socket of user %s cannot keep up; closing with 4408", self.scope["user"].pk)
+            self.lagged()
+
+    def lagged(self) -> None:
+        if not self.closing:
+            asyncio.ensure_future(self._close(CloseCode.TOO_SLOW))
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        self.hub.leave(self)
+        await self.close(code=code)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """The stream is one-way; what a client sends is ignored."""
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "hub"):
+            self.hub.leave(self)
+        if hasattr(self, "sender"):
+            self.sender.cancel()

@@ -1,0 +1,114 @@
+"""The stream hub: one per web process, fanning events out to the process's sockets.
+
+Stock group fan-out writes one Redis message per socket and silently discards what a full
+channel cannot take. Here each event reaches a process once, already encoded, and the hub
+hands it to the local sockets whose groups meet the event's audience. A socket whose buffer
+is full is closed with code 4408 so that its client reconnects and resumes; nothing is
+dropped without the client knowing.
+"""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import Protocol
+
+from channels.layers import get_channel_layer
+
+from .broadcast import STREAM_GROUP
+
+logger = logging.getLogger(__name__)
+
+# The hub re-joins the stream group this often; the layer forgets a member after
+# ``group_expiry`` (300 s), so a process that died stops being sent to soon after.
+REFRESH_SECONDS = 60
+# A message older than this has waited in Redis long enough that the layer may have expired
+# others behind it: every local socket is asked to resume from the outbox instead.
+MAX_LAG_SECONDS = 30
+
+
+class Subscriber(Protocol):
+    def offer(self, position: int, text: str) -> None: ...
+
+    def lagged(self) -> None: ...
+
+
+class StreamHub:
+    def __init__(self) -> None:
+        self.layer = get_channel_layer()
+        self.members: dict[str, set[Subscriber]] = defaultdict(set)
+        self._task: asyncio.Task | None = None
+        self._ready = asyncio.Event()
+
+    async def join(self, subscriber: Subscriber, groups: list[str]) -> None:
+        """Start delivering events of ``groups`` to ``subscriber``; returns once listening."""
+        for group in groups:
+            self.members[group].add(subscriber)
+        if self._task is None or self._task.done():
+            self._ready.clear()
+            self._task = asyncio.create_task(self._listen(), name="stream-hub")
+        await self._ready.wait()
+
+    def leave(self, subscriber: Subscriber) -> None:
+        for group in list(self.members):
+            self.members[group].discard(subscriber)
+            if not self.members[group]:
+                del self.members[group]
+
+    def fan_out(self, message: dict) -> None:
+        targets = set()
+        for group in message["audience"]:
+            targets |= self.members.get(group, set())
+        if time.time() - message["sent_at"] > MAX_LAG_SECONDS:
+            logger.warning("stream hub is %.0f s behind; asking sockets to resume",
+                           time.time() - message["sent_at"])
+            for subscriber in {s for members in self.members.values() for s in members}:
+                subscriber.lagged()
+            return
+        for subscriber in targets:
+            subscriber.offer(message["position"], message["text"])
+
+    async def _listen(self) -> None:
+        # The default "specific." prefix: channels-redis receives all of a process's channels
+        # through one key named by that prefix.
+        channel = await self.layer.new_channel()
+        refresher = asyncio.create_task(self._keep_membership(channel))
+        try:
+            await self.layer.group_add(STREAM_GROUP, channel)
+            self._ready.set()
+            while True:
+                message = await self.layer.receive(channel)
+                if message.get("type") == "stream.event":
+                    self.fan_out(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Redis went away: every socket may have missed events, so all resume.
+            logger.exception("stream hub lost the channel layer; closing sockets to resume")
+            for subscriber in {s for members in self.members.values() for s in members}:
+                subscriber.lagged()
+            self._ready.set()
+        finally:
+            refresher.cancel()
+            try:
+                await self.layer.group_discard(STREAM_GROUP, channel)
+            except Exception:
+                logger.warning("could not leave the stream group; it expires by itself")
+
+    async def _keep_membership(self, channel: str) -> None:
+        while True:
+            await asyncio.sleep(REFRESH_SECONDS)
+            await self.layer.group_add(STREAM_GROUP, channel)
+
+
+_hubs: dict[asyncio.AbstractEventLoop, StreamHub] = {}
+
+
+def get_hub() -> StreamHub:
+    """The hub of the running event loop (one per server process; one per test's loop)."""
+    loop = asyncio.get_running_loop()
+    for stale in [other for other in _hubs if other.is_closed()]:
+        del _hubs[stale]
+    if loop not in _hubs:
+        _hubs[loop] = StreamHub()
+    return _hubs[loop]

@@ -1,0 +1,47 @@
+from rest_framework import serializers
+
+from .models import Delivery, Event
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "handler",
+            "status",
+            "attempts",
+            "last_error",
+            "created_at",
+            "enqueued_at",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "next_attempt_at",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = serializers.UUIDField(read_only=True, help_text="The CloudEvents id, as on the stream.")
+    data = serializers.JSONField(source="payload", read_only=True)
+    outcome = serializers.CharField(read_only=True, help_text=(
+        "dead if any delivery is a dead letter, else failed if any awaits a retry, else pending "
+        "if any has not finished, else succeeded."
+    ))
+
+    class Meta:
+        model = Event
+        fields = ["id", "position", "type", "source", "time", "data", "audience", "outcome"]
+
+
+class EventDetailSerializer(EventSerializer):
+    deliveries = DeliverySerializer(many=True, read_only=True)
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "deliveries"]
+
+
+class EventTypeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    schema = serializers.JSONField(source="json_schema")

@@ -1,0 +1,101 @@
+"""Handlers: the reactions subscribed to event types.
+
+Each app subscribes its reactions in ``handlers.py``, which the events app imports at start-up::
+
+    @subscribe(TICKET_CREATED, retry=RetryPolicy(delays=(10, 60)), time_limit=20)
+    def send_acknowledgement_email(event: Event) -> None: ...
+
+Every subscribed handler gets its own delivery per event, so one failing never holds back another.
+"""
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from .catalog import EventType
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Seconds to wait before each retry; one attempt plus one per delay, then a dead letter."""
+
+    delays: tuple[float, ...]
+    jitter: float = 0.2
+
+    @classmethod
+    def default(cls) -> "RetryPolicy":
+        return cls(delays=tuple(settings.EVENTS["RETRY_SCHEDULE"]))
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.delays) + 1
+
+    def delay_after(self, attempt: int) -> float | None:
+        """Seconds before the next attempt after ``attempt`` failed; None when none is left."""
+        if attempt > len(self.delays):
+            return None
+        base = self.delays[attempt - 1]
+        # Jitter spreads retries of many deliveries that failed together (an outage ending).
+        return base * random.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    func: Callable = field(compare=False)
+    event_types: frozenset[str]
+    retry: RetryPolicy | None = None
+    time_limit: float | None = None
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self.retry or RetryPolicy.default()
+
+    @property
+    def seconds_allowed(self) -> float:
+        return self.time_limit or settings.EVENTS["HANDLER_TIME_LIMIT"]
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def subscribe(
+    *event_types: EventType,
+    retry: RetryPolicy | None = None,
+    time_limit: float | None = None,
+) -> Callable[[Callable], Callable]:
+    """Register the decorated function as a handler of each of ``event_types``."""
+    if not event_types:
+        raise TypeError("subscribe() needs at least one event type.")
+
+    def register(func: Callable) -> Callable:
+        name = f"{func.__module__}.{func.__qualname__}"
+        _handlers[name] = Handler(
+            name=name,
+            func=func,
+            event_types=frozenset(t.name for t in event_types),
+            retry=retry,
+            time_limit=time_limit,
+        )
+        return func
+
+    return register
+
+
+def handlers_for(event_type: str) -> list[Handler]:
+    return [h for h in _handlers.values() if event_type in h.event_types]
+
+
+def get_handler(name: str) -> Handler:
+    return _handlers[name]
+
+
+def all_handlers() -> Sequence[Handler]:
+    return sorted(_handlers.values(), key=lambda h: h.name)
+
+
+def unsubscribe(name: str) -> None:
+    """Remove a handler (tests register throwaway handlers and remove them afterwards)."""
+    _handlers.pop(name, None)

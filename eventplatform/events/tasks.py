@@ -1,0 +1,11 @@
+"""Queue entry points: load by id, call the service, nothing else."""
+
+from . import delivery, reconciler
+
+
+def run_delivery(delivery_id: int) -> str:
+    return delivery.execute(delivery_id)
+
+
+def reconcile() -> dict[str, int]:
+    return reconciler.reconcile()

@@ -1,0 +1,245 @@
+"""Settings for the event platform, read from the environment with working defaults.
+
+See the README's "Configuration" section for every variable.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+import dj_email_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+TESTING = "pytest" in sys.modules
+IS_WORKER = len(sys.argv) > 1 and sys.argv[1] == "qcluster"
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not (DEBUG or TESTING):
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    f"{scheme}://{host}"
+    for host in ALLOWED_HOSTS
+    if host not in {"*"} and not host.startswith(".")
+    for scheme in ("http", "https")
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_q",
+    "eventplatform.events",
+    "support",
+    "training",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "eventplatform.urls"
+WSGI_APPLICATION = "eventplatform.wsgi.application"
+ASGI_APPLICATION = "eventplatform.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: SQLite in WAL mode by default, anything dj-database-url understands otherwise.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            "OPTIONS": {
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # Take the write lock at BEGIN: deferred transactions that upgrade to writers
+                # fail with "database is locked" instead of waiting.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            # A file, not memory, so that servers and workers started by the tests share it.
+            "TEST": {"NAME": BASE_DIR / f".test-db-{os.getpid()}.sqlite3"},
+        }
+    }
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    # The psycopg pool breaks connections inherited across django-q2's fork, so workers keep
+    # persistent connections instead; web processes use the pool.
+    if IS_WORKER or TESTING:
+        _db["CONN_MAX_AGE"] = 60
+        _db["CONN_HEALTH_CHECKS"] = True
+    else:
+        _db["CONN_MAX_AGE"] = 0
+        _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# Redis carries the task queue and the channel layer. A namespace keeps test runs (and
+# several checkouts on one machine) from reading each other's queues and groups.
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+NAMESPACE = os.environ.get("EVENTPLATFORM_NAMESPACE") or (
+    f"eventplatform-test-{os.getpid()}" if TESTING else "eventplatform"
+)
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 times idle reads out after 5 s by default, killing idle consumers.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+            "prefix": f"{NAMESPACE}:asgi",
+            # A process's stream hub receives one message per event on its "specific."
+            # channel: give it room, and let the group forget a dead process's hub soon after
+            # it stops refreshing its membership.
+            "channel_capacity": {"specific.*": 10_000},
+            "group_expiry": 300,
+        },
+    }
+}
+
+Q_CLUSTER = {
+    "name": NAMESPACE,
+    "redis": REDIS_URL,
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    # A task that outlives `timeout` is killed; `retry` must be longer so that a slow task is
+    # never handed to a second worker while the first still runs it.
+    "timeout": 120,
+    "retry": 180,
+    # Deliveries retry themselves with back-off; the queue gives each task one attempt.
+    "max_attempts": 1,
+    "ack_failures": True,
+    # Delivery rows are the record of success; saving successes caps throughput. Failures
+    # are still kept.
+    "save_limit": -1,
+    "recycle": 500,
+    "catch_up": False,
+    "label": "Task queue",
+}
+
+EMAIL_URL = os.environ.get("EMAIL_URL", "")
+if EMAIL_URL:
+    globals().update(dj_email_url.parse(EMAIL_URL))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Event Platform <noreply@localhost>")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
+CRM_WEBHOOK_URL = os.environ.get("CRM_WEBHOOK_URL", "")
+CRM_WEBHOOK_SECRET = os.environ.get("CRM_WEBHOOK_SECRET", "")
+
+# The event backbone.
+EVENTS = {
+    # Seconds to wait before each retry of a failed delivery; its length bounds the attempts.
+    "RETRY_SCHEDULE": [5, 30, 120, 600, 3600],
+    # A handler running longer than this is interrupted and its attempt fails.
+    "HANDLER_TIME_LIMIT": 30,
+    # A pending delivery not enqueued after this many seconds is re-enqueued.
+    "ENQUEUE_GRACE": 30,
+    # Events a reconnecting socket may catch up on before it is asked to reload.
+    "RESUME_LIMIT": 1000,
+    # Messages waiting for one socket before it is closed with 4408 and asked to resume.
+    "SOCKET_BUFFER": 1000,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Event Platform API",
+    "DESCRIPTION": "Support tickets, courses and the event backbone that connects them.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

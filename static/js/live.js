@@ -1,0 +1,95 @@
+/*
+ * Live pages: one socket to /ws/stream/ that reconnects by itself and resumes.
+ *
+ *   Live.stream({ onEvent(event) {...} });   // event: a CloudEvents 1.0 object
+ *   Live.el("li", { class: "row" }, user.name)  // builds DOM; text is always text
+ *
+ * The page renders its state in HTML and names the last event it reflects
+ * (<meta name="stream-since">); the socket asks for everything after it, so nothing published
+ * between the render and the connection is missed. Each event is applied once.
+ */
+(function () {
+  "use strict";
+
+  const CLOSE = { UNAUTHENTICATED: 4401, TOO_SLOW: 4408, TOO_FAR_BEHIND: 4410 };
+
+  function stream({ onEvent, onStatus } = {}) {
+    const meta = document.querySelector('meta[name="stream-since"]');
+    let since = meta ? meta.content : "";
+    const seen = new Set();
+    let retries = 0;
+    let socket = null;
+
+    function status(state) {
+      document.querySelectorAll("[data-stream-status]").forEach((node) => {
+        node.dataset.streamStatus = state;
+        node.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[state];
+      });
+      if (onStatus) onStatus(state);
+    }
+
+    function connect() {
+      status(retries ? "offline" : "connecting");
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const query = since ? "?since=" + encodeURIComponent(since) : "";
+      socket = new WebSocket(`${scheme}://${location.host}/ws/stream/${query}`);
+      socket.onopen = () => {
+        retries = 0;
+        status("live");
+      };
+      socket.onmessage = (message) => {
+        const event = JSON.parse(message.data);
+        since = event.id;
+        if (seen.has(event.id)) return;
+        seen.add(event.id);
+        try {
+          onEvent(event);
+        } catch (error) {
+          console.error("could not apply event", event, error);
+        }
+      };
+      socket.onclose = (close) => {
+        if (close.code === CLOSE.UNAUTHENTICATED) {
+          location.assign("/accounts/login/?next=" + encodeURIComponent(location.pathname));
+          return;
+        }
+        if (close.code === CLOSE.TOO_FAR_BEHIND) {
+          location.reload();
+          return;
+        }
+        status("offline");
+        // Back off up to 10 s, with jitter so that a restarted server is not stampeded.
+        const delay = Math.min(10000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
+        retries += 1;
+        setTimeout(connect, delay);
+      };
+    }
+
+    connect();
+    return {
+      close() {
+        socket.onclose = null;
+        socket.close();
+      },
+      get socket() {
+        return socket;
+      },
+    };
+  }
+
+  function el(tag, attributes = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "dataset") Object.assign(node.dataset, value);
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  window.Live = { stream, el, CLOSE };
+})();

@@ -1,0 +1,78 @@
+"""Fixtures shared by every test: the real task queue, users, and the live-stream client."""
+
+import pydoc
+
+import pytest
+from django.contrib.auth.models import Group
+from django_q.signing import SignedPackage
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from eventplatform.events.audience import AGENTS_ROLE, INSTRUCTORS_ROLE
+from eventplatform.events.queue import broker
+from tests.factories import UserFactory
+
+
+class TaskQueue:
+    """The real django-q2 queue on Redis, worked off in the test's own process."""
+
+    def __init__(self) -> None:
+        self.broker = broker()
+
+    def __len__(self) -> int:
+        return self.broker.queue_size()
+
+    def tasks(self) -> list[dict]:
+        raw = self.broker.connection.lrange(self.broker.list_key, 0, -1)
+        return [SignedPackage.loads(item) for item in raw]
+
+    def purge(self) -> None:
+        self.broker.delete_queue()
+
+    def run(self) -> list:
+        """Run queued tasks, including those they enqueue, until the queue is empty."""
+        results = []
+        while self.broker.queue_size():
+            _, package = self.broker.dequeue()[0]
+            task = SignedPackage.loads(package)
+            results.append(pydoc.locate(task["func"])(*task["args"], **task["kwargs"]))
+        return results
+
+
+@pytest.fixture
+def task_queue():
+    queue = TaskQueue()
+    queue.purge()
+    yield queue
+    queue.purge()
+
+
+@pytest.fixture
+def agent(db):
+    user = UserFactory(username="agent")
+    user.groups.add(Group.objects.get_or_create(name=AGENTS_ROLE)[0])
+    return user
+
+
+@pytest.fixture
+def instructor(db):
+    user = UserFactory(username="instructor")
+    user.groups.add(Group.objects.get_or_create(name=INSTRUCTORS_ROLE)[0])
+    return user
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(username="customer")
+
+
+@pytest.fixture
+def staff(db):
+    return UserFactory(username="operator", is_staff=True)
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client

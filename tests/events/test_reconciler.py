@@ -1,0 +1,90 @@
+"""The reconciler recovers deliveries the normal path lost, in each of three ways."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from eventplatform.events.delivery import claim
+from eventplatform.events.models import Delivery
+from eventplatform.events.outbox import publish
+from eventplatform.events.reconciler import reconcile
+from tests.events.sample import WIDGET_ORDERED
+
+pytestmark = pytest.mark.django_db
+Status = Delivery.Status
+delivered: list[int] = []
+
+
+def ship_order(event):
+    delivered.append(event.data.order_id)
+
+
+@pytest.fixture(autouse=True)
+def shipping(handlers):
+    delivered.clear()
+    handlers.add(WIDGET_ORDERED, ship_order)
+
+
+def test_a_delivery_never_enqueued_because_the_process_died_after_commit(task_queue):
+    # The commit happens but its on_commit callbacks never run, as when the process dies.
+    with transaction.atomic():
+        publish(WIDGET_ORDERED, {"order_id": 4, "customer_id": 1})
+    assert len(task_queue) == 0
+    delivery = Delivery.objects.get()
+    assert delivery.enqueued_at is None
+
+    assert reconcile()["never_enqueued"] == 0, "a fresh delivery gets its grace period"
+    assert reconcile(now=timezone.now() + timedelta(minutes=1))["never_enqueued"] == 1
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivered) == (Status.SUCCEEDED, [4])
+
+
+def test_a_delivery_whose_worker_was_killed_mid_task(task_queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 5, "customer_id": 1})
+    task_queue.purge()  # the worker took the task off the queue...
+    delivery = claim(Delivery.objects.get().pk)  # ...claimed it, and was killed.
+    assert delivery.status == Status.RUNNING
+
+    assert reconcile()["lease_expired"] == 0, "the lease still holds"
+    later = delivery.lease_expires_at + timedelta(seconds=1)
+    assert reconcile(now=later)["lease_expired"] == 1
+    assert reconcile(now=later)["lease_expired"] == 0, "enqueued once, not every run"
+    # The lease has expired in real time too by the time a worker picks the task up.
+    Delivery.objects.filter(pk=delivery.pk).update(lease_expires_at=timezone.now())
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [5])
+
+
+def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 6, "customer_id": 1})
+    task_queue.purge()
+    delivery = Delivery.objects.get()
+    due = timezone.now()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Status.FAILED, attempts=1, next_attempt_at=due, last_error="ConnectionError"
+    )
+
+    assert reconcile(now=due - timedelta(seconds=1))["retry_due"] == 0
+    assert reconcile(now=due)["retry_due"] == 1
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [6])
+
+
+def test_a_task_lost_from_redis_is_enqueued_again_after_a_while(
+    task_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 8, "customer_id": 1})
+    task_queue.purge()  # Redis restarted without persistence
+
+    assert reconcile(now=timezone.now() + timedelta(minutes=1))["never_enqueued"] == 0
+    assert reconcile(now=timezone.now() + timedelta(minutes=11))["never_enqueued"] == 1
+    task_queue.run()
+    assert delivered == [8]

@@ -1,0 +1,170 @@
+"""The live stream over a real channel layer on Redis: who may connect, who sees what, resume."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing.websocket import WebsocketCommunicator
+from django.test import Client
+from rest_framework.authtoken.models import Token
+
+from eventplatform.asgi import application
+from eventplatform.events.outbox import publish
+from eventplatform.events.realtime.consumers import CloseCode
+from eventplatform.events.realtime.hub import get_hub
+from tests.events.sample import WIDGET_ORDERED
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@database_sync_to_async
+def token_for(user) -> str:
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+@database_sync_to_async
+def session_cookie_for(user) -> bytes:
+    client = Client()
+    assert client.login(username=user.username, password=PASSWORD)
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+@database_sync_to_async
+def order(customer_id: int, order_id: int = 1):
+    return publish(WIDGET_ORDERED, {"order_id": order_id, "customer_id": customer_id})
+
+
+async def connect(*headers, since=None, user=None):
+    headers = list(headers)
+    if user is not None:
+        headers.append((b"authorization", f"Token {await token_for(user)}".encode()))
+    path = "/ws/stream/" + (f"?since={since}" if since else "")
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await communicator.connect()
+    return communicator, connected, code
+
+
+async def next_event(communicator) -> dict:
+    return json.loads(await communicator.receive_from(timeout=3))
+
+
+async def test_an_anonymous_socket_is_closed_with_4401():
+    communicator, connected, _ = await connect(ORIGIN)
+    assert connected
+    assert await communicator.receive_output(timeout=3) == {
+        "type": "websocket.close", "code": CloseCode.UNAUTHENTICATED
+    }
+
+
+async def test_a_browser_from_another_site_is_refused(customer):
+    cookie = await session_cookie_for(customer)
+    _, connected, _ = await connect((b"origin", b"https://evil.example"), (b"cookie", cookie))
+    assert not connected
+
+
+async def test_a_socket_with_neither_origin_nor_token_is_refused(customer):
+    cookie = await session_cookie_for(customer)
+    _, connected, _ = await connect((b"cookie", cookie))
+    assert not connected
+
+
+async def test_a_wrong_token_is_anonymous(customer):
+    communicator, connected, _ = await connect((b"authorization", b"Token not-a-key"))
+    assert connected
+    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.UNAUTHENTICATED
+
+
+async def test_a_session_user_receives_their_events_as_cloudevents(customer):
+    cookie = await session_cookie_for(customer)
+    communicator, connected, _ = await connect(ORIGIN, (b"cookie", cookie))
+    assert connected
+
+    event = await order(customer.pk, order_id=42)
+    received = await next_event(communicator)
+    assert received == {
+        "specversion": "1.0",
+        "id": str(event.id),
+        "source": "/sample",
+        "type": "sample.widget.ordered.v1",
+        "time": received["time"],
+        "datacontenttype": "application/json",
+        "position": event.position,
+        "data": {"order_id": 42, "customer_id": customer.pk, "note": ""},
+    }
+    assert received["time"].startswith(event.time.strftime("%Y-%m-%dT%H:%M:%S"))
+    await communicator.disconnect()
+
+
+async def test_an_api_client_with_a_token_needs_no_origin(agent, customer):
+    communicator, connected, _ = await connect(user=agent)
+    assert connected
+    await order(customer.pk)
+    assert (await next_event(communicator))["type"] == "sample.widget.ordered.v1"
+    await communicator.disconnect()
+
+
+async def test_users_never_receive_events_of_another_audience(customer, agent, db):
+    from tests.factories import UserFactory
+
+    other = await database_sync_to_async(UserFactory)(username="other-customer")
+    mine, _, _ = await connect(user=customer)
+    theirs, _, _ = await connect(user=other)
+    agents, _, _ = await connect(user=agent)
+
+    await order(other.pk, order_id=1)
+    await order(customer.pk, order_id=2)
+
+    assert (await next_event(mine))["data"]["order_id"] == 2
+    assert (await next_event(theirs))["data"]["order_id"] == 1
+    assert [(await next_event(agents))["data"]["order_id"] for _ in range(2)] == [1, 2]
+    for communicator in (mine, theirs, agents):
+        assert await communicator.receive_nothing(timeout=0.3)
+        await communicator.disconnect()
+
+
+async def test_a_reconnecting_socket_first_gets_what_it_missed_in_order(customer):
+    from tests.factories import UserFactory
+
+    other = await database_sync_to_async(UserFactory)(username="other-customer")
+    communicator, _, _ = await connect(user=customer)
+    seen = await order(customer.pk, order_id=1)
+    assert (await next_event(communicator))["id"] == str(seen.id)
+    await communicator.disconnect()
+
+    await order(customer.pk, order_id=2)
+    await order(other.pk, order_id=3)
+    await order(customer.pk, order_id=4)
+
+    communicator, _, _ = await connect(user=customer, since=seen.id)
+    assert [(await next_event(communicator))["data"]["order_id"] for _ in range(2)] == [2, 4]
+    await order(customer.pk, order_id=5)
+    assert (await next_event(communicator))["data"]["order_id"] == 5
+    assert await communicator.receive_nothing(timeout=0.3), "nothing twice"
+    await communicator.disconnect()
+
+
+async def test_a_socket_that_missed_too_much_is_told_to_reload(customer, settings):
+    settings.EVENTS = {**settings.EVENTS, "RESUME_LIMIT": 2}
+    seen = await order(customer.pk, order_id=1)
+    for order_id in (2, 3, 4):
+        await order(customer.pk, order_id=order_id)
+    communicator, _, _ = await connect(user=customer, since=seen.id)
+    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.TOO_FAR_BEHIND
+
+
+async def test_a_socket_that_cannot_keep_up_is_closed_with_4408_not_silently_skipped(
+    customer, settings
+):
+    settings.EVENTS = {**settings.EVENTS, "SOCKET_BUFFER": 2}
+    communicator, _, _ = await connect(user=customer)
+    hub = get_hub()
+    # Five events arrive before the socket's sender gets a turn: its buffer holds two.
+    for position in range(1, 6):
+        hub.fan_out({"position": position, "audience": [f"user.{customer.pk}"],
+                     "text": json.dumps({"position": position}), "sent_at": 1e12})
+    outputs = [await communicator.receive_output(timeout=3) for _ in range(3)]
+    assert [json.loads(o["text"])["position"] for o in outputs[:2]] == [1, 2]
+    assert outputs[2] == {"type": "websocket.close", "code": CloseCode.TOO_SLOW}
