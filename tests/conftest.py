@@ -76,3 +76,28 @@ def api_client_for(user) -> APIClient:
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
     return client
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server, with Django's email settings pointing at it."""
+    from tests.receivers import SmtpReceiver
+
+    server = SmtpReceiver().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def http_receiver():
+    """A real local HTTP endpoint: set ``.status`` to make it fail or recover."""
+    from tests.receivers import HttpReceiver
+
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()

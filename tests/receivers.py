@@ -1,0 +1,92 @@
+"""Real receivers for the platform's outbound traffic: an SMTP server and an HTTP endpoint."""
+
+import email
+import json
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
+
+
+class SmtpReceiver:
+    """An aiosmtpd server on a free local port; ``messages`` holds what it received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+    def start(self) -> "SmtpReceiver":
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    @property
+    def url(self) -> str:
+        return f"smtp://{self.controller.hostname}:{self.controller.server.sockets[0].getsockname()[1]}"
+
+    @property
+    def port(self) -> int:
+        return self.controller.server.sockets[0].getsockname()[1]
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class HttpReceiver:
+    """A local HTTP endpoint that records requests and answers ``status`` (settable live)."""
+
+    status: int = 200
+    response_headers: dict[str, str] = field(default_factory=dict)
+    requests: list[ReceivedRequest] = field(default_factory=list)
+
+    def start(self) -> "HttpReceiver":
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's hook name
+                length = int(self.headers.get("content-length", 0))
+                receiver.requests.append(ReceivedRequest(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                ))
+                self.send_response(receiver.status)
+                for name, value in receiver.response_headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-type", "text/plain")
+                self.end_headers()
+                self.wfile.write(b"ok" if receiver.status < 400 else b"error")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
