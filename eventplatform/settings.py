@@ -5,6 +5,7 @@ See the README's "Configuration" section for every variable.
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -144,6 +145,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise streams files with a synchronous iterator; under ASGI Django buffers it and warns
+# on every static file. The files are small and cached by browsers.
+warnings.filterwarnings("ignore", "StreamingHttpResponse must consume synchronous iterators")
 
 # Redis carries the task queue and the channel layer. A namespace keeps test runs (and
 # several checkouts on one machine) from reading each other's queues and groups.
@@ -214,9 +218,10 @@ EVENTS = {
 }
 
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with a WWW-Authenticate challenge.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from eventplatform.events.audience import AGENTS_ROLE, INSTRUCTORS_ROLE
+from support.demo import seed_support_demo
 
 PASSWORD = "demo"
 DEMO_USERS = {
@@ -24,6 +25,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
         with transaction.atomic():
             users = seed_users()
+            seed_support_demo()
         self.stdout.write(self.style.SUCCESS(
             f"Demo data ready: {', '.join(users)} (password '{PASSWORD}')."
         ))

@@ -1,0 +1,58 @@
+"""What operators and load balancers see: probes and the admin."""
+
+import pytest
+from django.urls import reverse
+
+from eventplatform.events.models import Delivery
+from eventplatform.events.outbox import publish
+from eventplatform.events.subscriptions import RetryPolicy
+from tests.events.sample import WIDGET_ORDERED
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_while_the_process_serves(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_says_what_is_missing(client):
+    response = client.get("/readyz")
+    body = response.json()
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["redis"] == "ok"
+    # No worker cluster runs in this test process.
+    assert response.status_code == 503
+    assert body["checks"]["workers"] == "error: none running"
+
+
+def refuse(event):
+    raise ValueError("the receiver refused the order")
+
+
+def test_an_operator_finds_a_dead_letter_reads_its_traceback_and_retries_it(
+    admin_client, handlers, task_queue, django_capture_on_commit_callbacks
+):
+    handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=()))
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish(WIDGET_ORDERED, {"order_id": 3, "customer_id": 1})
+    task_queue.run()
+    delivery = Delivery.objects.get(event=event)
+
+    listing = admin_client.get(reverse("admin:events_delivery_changelist"), {"status": "dead"})
+    assert b"Dead letter" in listing.content
+    page = admin_client.get(reverse("admin:events_delivery_change", args=[delivery.pk]))
+    assert b"the receiver refused the order" in page.content
+    assert b"Traceback (most recent call last)" in page.content
+    event_page = admin_client.get(reverse("admin:events_event_change", args=[event.pk]))
+    assert b"test_operations.refuse" in event_page.content
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:events_delivery_changelist"),
+            {"action": "retry_selected", "_selected_action": [delivery.pk]},
+            follow=True,
+        )
+    assert b"1 deliveries queued for another attempt." in response.content
+    assert [t["args"] for t in task_queue.tasks()] == [(delivery.pk,)]
