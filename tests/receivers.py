@@ -2,6 +2,7 @@
 
 import email
 import json
+import socket
 import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -11,12 +12,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from aiosmtpd.controller import Controller
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 class SmtpReceiver:
     """An aiosmtpd server on a free local port; ``messages`` holds what it received."""
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=0)
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))
@@ -31,11 +39,7 @@ class SmtpReceiver:
 
     @property
     def url(self) -> str:
-        return f"smtp://{self.controller.hostname}:{self.controller.server.sockets[0].getsockname()[1]}"
-
-    @property
-    def port(self) -> int:
-        return self.controller.server.sockets[0].getsockname()[1]
+        return f"smtp://127.0.0.1:{self.port}"
 
 
 @dataclass
