@@ -26,7 +26,7 @@ class SmtpReceiver:
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=default))
         return "250 OK"
 
@@ -65,12 +65,16 @@ class HttpReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's hook name
+            def do_POST(self):
                 length = int(self.headers.get("content-length", 0))
-                receiver.requests.append(ReceivedRequest(
-                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()},
-                    self.rfile.read(length),
-                ))
+                receiver.requests.append(
+                    ReceivedRequest(
+                        "POST",
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        self.rfile.read(length),
+                    )
+                )
                 self.send_response(receiver.status)
                 for name, value in receiver.response_headers.items():
                     self.send_header(name, value)

@@ -40,39 +40,66 @@ class EventAdmin(admin.ModelAdmin):
 def retry_selected(modeladmin, request, queryset):
     retried = retry_now(queryset)
     skipped = queryset.count() - len(retried)
-    modeladmin.message_user(request, f"{len(retried)} deliveries queued for another attempt.",
-                            messages.SUCCESS)
+    modeladmin.message_user(
+        request, f"{len(retried)} deliveries queued for another attempt.", messages.SUCCESS
+    )
     if skipped:
         modeladmin.message_user(
-            request, f"{skipped} left alone: only failed and dead deliveries are retried.",
+            request,
+            f"{skipped} left alone: only failed and dead deliveries are retried.",
             messages.WARNING,
         )
 
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "handler", "event_type", "status_badge", "attempts", "duration_ms",
-                    "created_at", "next_attempt_at"]
+    list_display = [
+        "id",
+        "handler",
+        "event_type",
+        "status_badge",
+        "attempts",
+        "duration_ms",
+        "created_at",
+        "next_attempt_at",
+    ]
     list_filter = ["status", "handler", "event__type", "created_at"]
     search_fields = ["handler", "event__type", "event__id", "last_error"]
     date_hierarchy = "created_at"
     actions = [retry_selected]
     list_select_related = ["event"]
-    readonly_fields = ["event", "handler", "status", "attempts", "created_at", "enqueued_at",
-                       "started_at", "finished_at", "duration_ms", "next_attempt_at",
-                       "lease_expires_at", "last_error", "formatted_traceback"]
+    readonly_fields = [
+        "event",
+        "handler",
+        "status",
+        "attempts",
+        "created_at",
+        "enqueued_at",
+        "started_at",
+        "finished_at",
+        "duration_ms",
+        "next_attempt_at",
+        "lease_expires_at",
+        "last_error",
+        "formatted_traceback",
+    ]
     exclude = ["traceback"]
 
     def get_queryset(self, request):
         # Dead letters first, then failures awaiting a retry: what an operator looks for.
-        return super().get_queryset(request).annotate(
-            urgency=Case(
-                When(status=Status.DEAD, then=Value(0)),
-                When(status=Status.FAILED, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                urgency=Case(
+                    When(status=Status.DEAD, then=Value(0)),
+                    When(status=Status.FAILED, then=Value(1)),
+                    default=Value(2),
+                    output_field=IntegerField(),
+                )
             )
-        ).order_by("urgency", "-created_at")
+            .order_by("urgency", "-created_at")
+        )
 
     @admin.display(description="event type", ordering="event__type")
     def event_type(self, obj):
@@ -80,13 +107,17 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
-        return format_html('<span class="delivery-status delivery-status-{}">{}</span>',
-                           obj.status, obj.get_status_display())
+        return format_html(
+            '<span class="delivery-status delivery-status-{}">{}</span>',
+            obj.status,
+            obj.get_status_display(),
+        )
 
     @admin.display(description="traceback")
     def formatted_traceback(self, obj):
-        return format_html("<pre style='white-space:pre-wrap;font-size:12px'>{}</pre>",
-                           obj.traceback or "-")
+        return format_html(
+            "<pre style='white-space:pre-wrap;font-size:12px'>{}</pre>", obj.traceback or "-"
+        )
 
     def has_add_permission(self, request):
         return False

@@ -1,6 +1,6 @@
 """Staff API over the outbox: events, their deliveries, and retrying dead letters."""
 
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, OuterRef, Value, When
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -92,10 +92,8 @@ class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     def retry(self, request, pk=None):
         delivery = self.get_object()
         if not retry_now(Delivery.objects.filter(pk=delivery.pk)):
-            return Response(
-                {"detail": f"Only failed or dead deliveries can be retried; this one is {delivery.status}."},
-                status=status.HTTP_409_CONFLICT,
-            )
+            detail = f"Only failed or dead deliveries are retried; this one is {delivery.status}."
+            return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
         delivery.refresh_from_db()
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 

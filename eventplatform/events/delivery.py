@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 Status = Delivery.Status
 
 
-class Skip(Exception):  # noqa: N818 - the name reads as what the handler does
+class Skip(Exception):
     """Raised by a handler whose target is not configured: the delivery is recorded as skipped."""
 
 
@@ -38,7 +38,7 @@ class PermanentFailure(Exception):
     """Raised by a handler for a failure no retry can fix: the delivery becomes a dead letter."""
 
 
-class RetryLater(Exception):  # noqa: N818
+class RetryLater(Exception):
     """Raised by a handler told when to try again (an HTTP ``Retry-After``)."""
 
     def __init__(self, message: str, *, seconds: float) -> None:

@@ -45,6 +45,9 @@ class EventAudience(models.Model):
             models.UniqueConstraint(fields=["group", "event"], name="event_audience_unique")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.group} may see {self.event_id}"
+
 
 class Delivery(models.Model):
     """One handler's reaction to one event, with the record of its attempts."""

@@ -24,10 +24,13 @@ class DeliverySerializer(serializers.ModelSerializer):
 class EventSerializer(serializers.ModelSerializer):
     id = serializers.UUIDField(read_only=True, help_text="The CloudEvents id, as on the stream.")
     data = serializers.JSONField(source="payload", read_only=True)
-    outcome = serializers.CharField(read_only=True, help_text=(
-        "dead if any delivery is a dead letter, else failed if any awaits a retry, else pending "
-        "if any has not finished, else succeeded."
-    ))
+    outcome = serializers.CharField(
+        read_only=True,
+        help_text=(
+            "dead if any delivery is a dead letter, else failed if any awaits a retry, "
+            "else pending if any has not finished, else succeeded."
+        ),
+    )
 
     class Meta:
         model = Event

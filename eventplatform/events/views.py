@@ -33,5 +33,6 @@ def readyz(request):
         checks["redis"] = f"error: {error}"
         checks["workers"] = "unknown"
     ready = all(not str(v).startswith(("error", "unknown")) for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
-                        status=200 if ready else 503)
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )

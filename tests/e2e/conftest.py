@@ -52,9 +52,21 @@ class Stack:
     def start_web(self) -> None:
         port = self.url.rsplit(":", 1)[1]
         self.processes["web"] = spawn(
-            [sys.executable, "-m", "uvicorn", "eventplatform.asgi:application", "--host",
-             "127.0.0.1", "--port", port, "--lifespan", "off", "--no-access-log"],
-            self.env, self.logs / "web.log",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "eventplatform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                port,
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ],
+            self.env,
+            self.logs / "web.log",
         )
         wait_until_serving(self.url + "/healthz")
 
@@ -67,8 +79,14 @@ class Stack:
 
 
 def spawn(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -127,8 +145,9 @@ def stack(django_db_setup, django_db_blocker, smtp_receiver, crm_receiver, tmp_p
     }
     logs = tmp_path_factory.mktemp("stack")
     running = Stack(url=url, env=env, processes={}, logs=logs)
-    running.processes["worker"] = spawn([sys.executable, "manage.py", "qcluster"], env,
-                                        logs / "worker.log")
+    running.processes["worker"] = spawn(
+        [sys.executable, "manage.py", "qcluster"], env, logs / "worker.log"
+    )
     try:
         running.start_web()
         yield running

@@ -47,7 +47,9 @@ def test_a_client_gets_a_token_with_its_password(staff):
         reverse("api-token"), {"username": staff.username, "password": PASSWORD}, format="json"
     )
     assert response.status_code == 200
-    events = APIClient(HTTP_AUTHORIZATION=f"Token {response.json()['token']}").get("/api/v1/events/")
+    events = APIClient(HTTP_AUTHORIZATION=f"Token {response.json()['token']}").get(
+        "/api/v1/events/"
+    )
     assert events.status_code == 200
 
 
@@ -87,8 +89,9 @@ def test_events_filter_by_outcome_type_and_time(staff, orders):
     assert client.get("/api/v1/events/", {"outcome": "lost"}).status_code == 400
 
 
-def test_an_event_shows_its_deliveries_and_a_dead_one_can_be_retried(staff, orders, task_queue,
-                                                                      django_capture_on_commit_callbacks):
+def test_an_event_shows_its_deliveries_and_a_dead_one_can_be_retried(
+    staff, orders, task_queue, django_capture_on_commit_callbacks
+):
     _, dead = orders
     client = api_client_for(staff)
     detail = client.get(f"/api/v1/events/{dead.id}/").json()

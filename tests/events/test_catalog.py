@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from eventplatform.events.catalog import EventType, Payload, UnknownEventType, get_event_type
+from eventplatform.events.catalog import EventType, UnknownEventType, get_event_type
 from eventplatform.events.models import Event
 from eventplatform.events.outbox import publish
 from tests.events.sample import WIDGET_ORDERED, WidgetAudited, WidgetOrdered
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_publishing_an_undeclared_type_raises_at_the_call_site():
-    with pytest.raises(UnknownEventType, match="sample.widget.vanished.v1"):
+    with pytest.raises(UnknownEventType, match=r"sample\.widget\.vanished\.v1"):
         publish("sample.widget.vanished.v1", {"order_id": 1})
     assert not Event.objects.exists()
 

@@ -103,7 +103,9 @@ def test_failures_back_off_then_become_dead_letters(
     assert delivery.next_attempt_at is None
     assert "ConnectionError" in delivery.last_error
     assert reconcile(now=timezone.now() + timedelta(days=1)) == {
-        "retry_due": 0, "never_enqueued": 0, "lease_expired": 0
+        "retry_due": 0,
+        "never_enqueued": 0,
+        "lease_expired": 0,
     }
 
 

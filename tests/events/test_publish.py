@@ -27,10 +27,9 @@ def two_handlers(handlers):
 def test_commit_enqueues_one_task_per_delivery_carrying_only_its_id(
     two_handlers, task_queue, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        with transaction.atomic():
-            event = publish(WIDGET_ORDERED, WidgetOrdered(order_id=7, customer_id=3))
-            assert len(task_queue) == 0, "nothing may leave before the commit"
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        event = publish(WIDGET_ORDERED, WidgetOrdered(order_id=7, customer_id=3))
+        assert len(task_queue) == 0, "nothing may leave before the commit"
 
     deliveries = Delivery.objects.filter(event=event)
     assert sorted(d.handler.rsplit(".", 1)[1] for d in deliveries) == ["bill_order", "record_order"]
@@ -45,10 +44,13 @@ def test_commit_enqueues_one_task_per_delivery_carrying_only_its_id(
 def test_rollback_leaves_no_event_no_delivery_no_task(
     two_handlers, task_queue, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            publish(WIDGET_ORDERED, {"order_id": 7, "customer_id": 3})
-            raise RuntimeError("the order could not be saved")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        publish(WIDGET_ORDERED, {"order_id": 7, "customer_id": 3})
+        raise RuntimeError("the order could not be saved")
 
     assert callbacks == []
     assert not Event.objects.exists()
@@ -59,12 +61,11 @@ def test_rollback_leaves_no_event_no_delivery_no_task(
 def test_a_rolled_back_savepoint_discards_only_its_own_events(
     two_handlers, task_queue, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with transaction.atomic():
-            kept = publish(WIDGET_ORDERED, {"order_id": 1, "customer_id": 3})
-            with pytest.raises(RuntimeError), transaction.atomic():
-                publish(WIDGET_ORDERED, {"order_id": 2, "customer_id": 3})
-                raise RuntimeError("inner step failed")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        kept = publish(WIDGET_ORDERED, {"order_id": 1, "customer_id": 3})
+        with pytest.raises(RuntimeError), transaction.atomic():
+            publish(WIDGET_ORDERED, {"order_id": 2, "customer_id": 3})
+            raise RuntimeError("inner step failed")
 
     assert len(callbacks) == 1
     assert list(Event.objects.values_list("payload__order_id", flat=True)) == [1]

@@ -42,7 +42,9 @@ def test_a_delivery_never_enqueued_because_the_process_died_after_commit(task_qu
     assert (delivery.status, delivered) == (Status.SUCCEEDED, [4])
 
 
-def test_a_delivery_whose_worker_was_killed_mid_task(task_queue, django_capture_on_commit_callbacks):
+def test_a_delivery_whose_worker_was_killed_mid_task(
+    task_queue, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         publish(WIDGET_ORDERED, {"order_id": 5, "customer_id": 1})
     task_queue.purge()  # the worker took the task off the queue...

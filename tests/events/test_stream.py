@@ -55,7 +55,8 @@ async def test_an_anonymous_socket_is_closed_with_4401():
     communicator, connected, _ = await connect(ORIGIN)
     assert connected
     assert await communicator.receive_output(timeout=3) == {
-        "type": "websocket.close", "code": CloseCode.UNAUTHENTICATED
+        "type": "websocket.close",
+        "code": CloseCode.UNAUTHENTICATED,
     }
 
 
@@ -163,8 +164,14 @@ async def test_a_socket_that_cannot_keep_up_is_closed_with_4408_not_silently_ski
     hub = get_hub()
     # Five events arrive before the socket's sender gets a turn: its buffer holds two.
     for position in range(1, 6):
-        hub.fan_out({"position": position, "audience": [f"user.{customer.pk}"],
-                     "text": json.dumps({"position": position}), "sent_at": 1e12})
+        hub.fan_out(
+            {
+                "position": position,
+                "audience": [f"user.{customer.pk}"],
+                "text": json.dumps({"position": position}),
+                "sent_at": 1e12,
+            }
+        )
     outputs = [await communicator.receive_output(timeout=3) for _ in range(3)]
     assert [json.loads(o["text"])["position"] for o in outputs[:2]] == [1, 2]
     assert outputs[2] == {"type": "websocket.close", "code": CloseCode.TOO_SLOW}

@@ -1,7 +1,7 @@
 """Outbound webhooks against a real local endpoint: signed CloudEvents, answers as outcomes."""
 
-from email.utils import format_datetime
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from cloudevents.core.bindings.http import HTTPMessage, from_structured
@@ -29,7 +29,9 @@ def test_the_receiver_verifies_the_signature_and_reads_a_cloudevent(http_receive
     assert request.headers["content-type"] == "application/cloudevents+json"
     assert request.headers["webhook-id"] == str(event.id)
     Webhook(SECRET).verify(request.body, request.headers)
-    received = from_structured(HTTPMessage(headers=request.headers, body=request.body), JSONFormat())
+    received = from_structured(
+        HTTPMessage(headers=request.headers, body=request.body), JSONFormat()
+    )
     assert received.get_id() == str(event.id)
     assert received.get_type() == "sample.widget.ordered.v1"
     assert received.get_data() == {"order_id": 9, "customer_id": 4, "note": ""}
@@ -38,7 +40,7 @@ def test_the_receiver_verifies_the_signature_and_reads_a_cloudevent(http_receive
 def test_a_tampered_body_fails_verification(http_receiver, event):
     post_event(http_receiver.url, event, secret=SECRET)
     request = http_receiver.requests[0]
-    with pytest.raises(Exception, match="(?i)signature"):
+    with pytest.raises(Exception, match=r"(?i)signature"):
         Webhook(SECRET).verify(request.body.replace(b"9", b"8"), request.headers)
 
 
@@ -61,8 +63,9 @@ def test_retry_after_may_be_a_date(http_receiver, event):
     assert 290 <= raised.value.seconds <= 300
 
 
-@pytest.mark.parametrize("status, failure", [(400, PermanentFailure), (404, PermanentFailure),
-                                             (410, EndpointGone)])
+@pytest.mark.parametrize(
+    "status, failure", [(400, PermanentFailure), (404, PermanentFailure), (410, EndpointGone)]
+)
 def test_other_client_errors_are_permanent(http_receiver, event, status, failure):
     http_receiver.status = status
     with pytest.raises(failure, match=f"HTTP {status}"):

@@ -23,7 +23,7 @@ class CloseCode:
     TOO_FAR_BEHIND = 4410  # more missed than a resume carries: the client reloads the page
 
 
-class TooFarBehind(Exception):  # noqa: N818
+class TooFarBehind(Exception):
     pass
 
 
@@ -97,12 +97,16 @@ class StreamConsumer(AsyncWebsocketConsumer):
         try:
             self.buffer.put_nowait((position, text))
         except asyncio.QueueFull:
-            logger.info("socket of user %s cannot keep up; closing with 4408", self.scope["user"].pk)
+            logger.info(
+                "socket of user %s cannot keep up; closing with 4408", self.scope["user"].pk
+            )
             self.lagged()
 
     def lagged(self) -> None:
         if not self.closing:
-            asyncio.ensure_future(self._close(CloseCode.TOO_SLOW))
+            self.closing = True
+            # Kept on the consumer: a task nobody references may be collected before it runs.
+            self.closer = asyncio.ensure_future(self._close(CloseCode.TOO_SLOW))
 
     async def _close(self, code: int) -> None:
         self.closing = True

@@ -60,8 +60,10 @@ class StreamHub:
         for group in message["audience"]:
             targets |= self.members.get(group, set())
         if time.time() - message["sent_at"] > MAX_LAG_SECONDS:
-            logger.warning("stream hub is %.0f s behind; asking sockets to resume",
-                           time.time() - message["sent_at"])
+            logger.warning(
+                "stream hub is %.0f s behind; asking sockets to resume",
+                time.time() - message["sent_at"],
+            )
             for subscriber in {s for members in self.members.values() for s in members}:
                 subscriber.lagged()
             return

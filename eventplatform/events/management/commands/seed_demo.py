@@ -6,6 +6,7 @@ from django.db import transaction
 
 from eventplatform.events.audience import AGENTS_ROLE, INSTRUCTORS_ROLE
 from support.demo import seed_support_demo
+from training.demo import seed_courses
 
 PASSWORD = "demo"
 DEMO_USERS = {
@@ -25,21 +26,26 @@ class Command(BaseCommand):
             raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
         with transaction.atomic():
             users = seed_users()
+            seed_courses()
             seed_support_demo()
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo data ready: {', '.join(users)} (password '{PASSWORD}')."
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data ready: {', '.join(users)} (password '{PASSWORD}').")
+        )
 
 
 def seed_users() -> list[str]:
     User = get_user_model()
-    roles = {name: Group.objects.get_or_create(name=name)[0]
-             for name in (AGENTS_ROLE, INSTRUCTORS_ROLE)}
+    roles = {
+        name: Group.objects.get_or_create(name=name)[0] for name in (AGENTS_ROLE, INSTRUCTORS_ROLE)
+    }
     for username, (first_name, user_roles, is_staff) in DEMO_USERS.items():
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"first_name": first_name, "email": f"{username}@example.com",
-                      "is_staff": is_staff},
+            defaults={
+                "first_name": first_name,
+                "email": f"{username}@example.com",
+                "is_staff": is_staff,
+            },
         )
         if created:
             user.set_password(PASSWORD)
