@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from eventplatform.events import api as events_api
+from eventplatform.events import metrics as events_metrics
 from eventplatform.events import views as events_views
 
 router = DefaultRouter()
@@ -27,4 +28,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("healthz", events_views.healthz, name="healthz"),
     path("readyz", events_views.readyz, name="readyz"),
+    path("metrics", events_metrics.metrics, name="metrics"),
 ]

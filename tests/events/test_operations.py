@@ -56,3 +56,23 @@ def test_an_operator_finds_a_dead_letter_reads_its_traceback_and_retries_it(
         )
     assert b"1 deliveries queued for another attempt." in response.content
     assert [t["args"] for t in task_queue.tasks()] == [(delivery.pk,)]
+
+
+def test_metrics_count_deliveries_by_handler_and_status(
+    client, handlers, task_queue, django_capture_on_commit_callbacks
+):
+    handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=()))
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 3, "customer_id": 1})
+        publish(WIDGET_ORDERED, {"order_id": 4, "customer_id": 1})
+    queued = client.get("/metrics").content.decode()
+    assert "eventplatform_queue_depth 2.0" in queued
+    task_queue.run()
+
+    text = client.get("/metrics").content.decode()
+    assert (
+        'eventplatform_deliveries{handler="tests.events.test_operations.refuse",status="dead"} 2.0'
+        in text
+    )
+    assert 'eventplatform_events{type="sample.widget.ordered.v1"} 2.0' in text
+    assert "eventplatform_queue_depth 0.0" in text

@@ -1,0 +1,51 @@
+"""Prometheus metrics, read from the outbox at scrape time.
+
+The delivery rows are the record, so the numbers are the same whichever process answers the
+scrape, and nothing is counted in worker memory that a restart would lose.
+"""
+
+from django.db.models import Count
+from django.http import HttpResponse
+from django.views.decorators.cache import never_cache
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from .models import Delivery, Event
+from .queue import broker
+
+
+class OutboxCollector:
+    def collect(self):
+        deliveries = GaugeMetricFamily(
+            "eventplatform_deliveries",
+            "Deliveries by handler and status.",
+            labels=["handler", "status"],
+        )
+        for row in Delivery.objects.values("handler", "status").annotate(n=Count("id")):
+            deliveries.add_metric([row["handler"], row["status"]], row["n"])
+        yield deliveries
+
+        events = GaugeMetricFamily(
+            "eventplatform_events", "Events recorded, by type.", labels=["type"]
+        )
+        for row in Event.objects.values("type").annotate(n=Count("position")):
+            events.add_metric([row["type"]], row["n"])
+        yield events
+
+        depth = GaugeMetricFamily(
+            "eventplatform_queue_depth", "Tasks waiting in the queue (-1: Redis unreachable)."
+        )
+        try:
+            depth.add_metric([], broker().queue_size())
+        except Exception:
+            depth.add_metric([], -1)
+        yield depth
+
+
+registry = CollectorRegistry(auto_describe=True)
+registry.register(OutboxCollector())
+
+
+@never_cache
+def metrics(request):
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
