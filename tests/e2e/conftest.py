@@ -5,21 +5,13 @@ driven by Playwright in Debian's Chromium; nothing is downloaded at run time.
 """
 
 import os
-import signal
-import subprocess
-import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
+from tests.stack import ROOT, Processes, stack_env
 
-ROOT = Path(__file__).resolve().parents[2]
+CRM_SECRET = "whsec_" + "ZTJlLXNlY3JldC1mb3ItY3JtLXdlYmhvb2tz"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -33,82 +25,6 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{Path(db['NAME']).resolve()}"
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-@dataclass
-class Stack:
-    url: str
-    env: dict
-    processes: dict
-    logs: Path
-
-    def start_web(self) -> None:
-        port = self.url.rsplit(":", 1)[1]
-        self.processes["web"] = spawn(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "eventplatform.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                port,
-                "--lifespan",
-                "off",
-                "--no-access-log",
-            ],
-            self.env,
-            self.logs / "web.log",
-        )
-        wait_until_serving(self.url + "/healthz")
-
-    def stop_web(self) -> None:
-        stop(self.processes.pop("web"))
-
-    def restart_web(self) -> None:
-        self.stop_web()
-        self.start_web()
-
-
-def spawn(command: list[str], env: dict, log: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        command,
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_until_serving(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
 @pytest.fixture(scope="session")
@@ -126,34 +42,24 @@ def crm_receiver():
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup, django_db_blocker, smtp_receiver, crm_receiver, tmp_path_factory):
-    """uvicorn and qcluster on the test database and this session's Redis namespace."""
-    url = f"http://127.0.0.1:{free_port()}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "EVENTPLATFORM_NAMESPACE": settings.NAMESPACE,
-        "SECRET_KEY": "e2e-secret-key",
-        "DEBUG": "0",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SITE_URL": url,
-        "EMAIL_URL": smtp_receiver.url,
-        "CRM_WEBHOOK_URL": crm_receiver.url,
-        "CRM_WEBHOOK_SECRET": "whsec_" + "ZTJlLXNlY3JldC1mb3ItY3JtLXdlYmhvb2tz",
-        "SLACK_WEBHOOK_URL": "",
-        "Q_WORKERS": "2",
-    }
-    logs = tmp_path_factory.mktemp("stack")
-    running = Stack(url=url, env=env, processes={}, logs=logs)
-    running.processes["worker"] = spawn(
-        [sys.executable, "manage.py", "qcluster"], env, logs / "worker.log"
+def stack(django_db_setup, smtp_receiver, crm_receiver, tmp_path_factory):
+    """One ASGI server ("web") and one worker cluster on the test database."""
+    port = free_port()
+    processes = Processes(
+        stack_env(
+            SITE_URL=f"http://127.0.0.1:{port}",
+            EMAIL_URL=smtp_receiver.url,
+            CRM_WEBHOOK_URL=crm_receiver.url,
+            CRM_WEBHOOK_SECRET=CRM_SECRET,
+        ),
+        tmp_path_factory.mktemp("stack"),
     )
     try:
-        running.start_web()
-        yield running
+        processes.start_worker("worker")
+        processes.start_web("web", port)
+        yield processes
     finally:
-        for process in running.processes.values():
-            stop(process)
+        processes.stop_all()
 
 
 @pytest.fixture(scope="session")
@@ -191,7 +97,9 @@ def login(browser, stack, demo):
     contexts = []
 
     def open_as(username: str, password: str = "demo"):
-        context = browser.new_context(base_url=stack.url, viewport={"width": 1280, "height": 860})
+        context = browser.new_context(
+            base_url=stack.urls["web"], viewport={"width": 1280, "height": 860}
+        )
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)

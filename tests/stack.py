@@ -1,0 +1,131 @@
+"""Starting the platform's real processes from a test: ASGI servers and worker clusters.
+
+They run on the test database and the test session's Redis namespace, on free local ports,
+and are stopped by the fixture that started them.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.db import connection
+
+from tests.receivers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def database_url() -> str:
+    """The test database, as a URL the child processes' settings read."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{Path(db['NAME']).resolve()}"
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def stack_env(**overrides: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "EVENTPLATFORM_NAMESPACE": settings.NAMESPACE,
+        "SECRET_KEY": "test-stack-secret-key",
+        "DEBUG": "0",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SLACK_WEBHOOK_URL": "",
+        "CRM_WEBHOOK_URL": "",
+        **overrides,
+    }
+
+
+class Processes:
+    """Named child processes, each in its own process group, with its output in a log file."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env = env
+        self.logs = logs
+        self.running: dict[str, subprocess.Popen] = {}
+        self.urls: dict[str, str] = {}
+
+    def start_web(self, name: str, port: int | None = None) -> str:
+        port = port or free_port()
+        url = f"http://127.0.0.1:{port}"
+        self._spawn(
+            name,
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "eventplatform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ],
+        )
+        wait_until_serving(url + "/healthz")
+        self.urls[name] = url
+        return url
+
+    def restart_web(self, name: str) -> str:
+        port = int(self.urls[name].rsplit(":", 1)[1])
+        self.stop(name)
+        return self.start_web(name, port)
+
+    def start_worker(self, name: str) -> None:
+        self._spawn(name, [sys.executable, "manage.py", "qcluster"])
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        log = (self.logs / f"{name}.log").open("ab")
+        self.running[name] = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, name: str) -> None:
+        process = self.running.pop(name)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.stop(name)
+
+
+def wait_until_serving(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def wait_for(condition, timeout: float = 15, interval: float = 0.2):
+    """Poll ``condition`` until it returns something truthy; return that, or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {condition.__doc__ or condition}")
