@@ -115,10 +115,13 @@ else:
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # The psycopg pool breaks connections inherited across django-q2's fork, so workers keep
-    # persistent connections instead; web processes use the pool.
-    if IS_WORKER or TESTING:
+    # persistent connections instead; web processes use the pool. Tests close what they open,
+    # so that the test database can be dropped at the end.
+    if IS_WORKER:
         _db["CONN_MAX_AGE"] = 60
         _db["CONN_HEALTH_CHECKS"] = True
+    elif TESTING:
+        _db["CONN_MAX_AGE"] = 0
     else:
         _db["CONN_MAX_AGE"] = 0
         _db.setdefault("OPTIONS", {})["pool"] = {"min_size": 2, "max_size": 20, "timeout": 10}
