@@ -94,26 +94,29 @@ TEMPLATES = [
 
 # Database: SQLite in WAL mode by default, anything dj-database-url understands otherwise.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            "OPTIONS": {
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                # Take the write lock at BEGIN: deferred transactions that upgrade to writers
-                # fail with "database is locked" instead of waiting.
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-            },
-            # A file, not memory, so that servers and workers started by the tests share it.
-            "TEST": {"NAME": BASE_DIR / f".test-db-{os.getpid()}.sqlite3"},
-        }
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL)
+    if DATABASE_URL
+    else {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+        # A file, not memory, so that servers and workers started by the tests share it.
+        "TEST": {"NAME": BASE_DIR / f".test-db-{os.getpid()}.sqlite3"},
     }
+}
 _db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.postgresql":
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db.setdefault("OPTIONS", {}).update(
+        {
+            # WAL lets readers go on while one process writes.
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            # Take the write lock at BEGIN: a deferred transaction that upgrades to a writer
+            # fails at once with "database is locked" instead of waiting its turn.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+elif _db["ENGINE"] == "django.db.backends.postgresql":
     # The psycopg pool breaks connections inherited across django-q2's fork, so workers keep
     # persistent connections instead; web processes use the pool. Tests close what they open,
     # so that the test database can be dropped at the end.

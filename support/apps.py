@@ -3,4 +3,9 @@ from django.apps import AppConfig
 
 class SupportConfig(AppConfig):
     name = "support"
+    verbose_name = "Support"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Declares the event types, connects the model signals and subscribes the reactions.
+        from . import events, handlers, signals  # noqa: F401

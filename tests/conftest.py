@@ -39,6 +39,15 @@ class TaskQueue:
         return results
 
 
+def pytest_collection_modifyitems(items):
+    """Browser tests are marked ``e2e`` and run last, after the stack they start is needed by
+    nothing else."""
+    for item in items:
+        if "/tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
 @pytest.fixture
 def task_queue():
     queue = TaskQueue()

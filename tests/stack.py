@@ -34,7 +34,7 @@ def stack_env(**overrides: str) -> dict[str, str]:
         **os.environ,
         "DATABASE_URL": database_url(),
         "EVENTPLATFORM_NAMESPACE": settings.NAMESPACE,
-        "SECRET_KEY": "test-stack-secret-key",
+        "SECRET_KEY": settings.SECRET_KEY,  # tasks are signed with it
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SLACK_WEBHOOK_URL": "",
@@ -53,32 +53,18 @@ class Processes:
         self.urls: dict[str, str] = {}
 
     def start_web(self, name: str, port: int | None = None) -> str:
-        port = port or free_port()
+        """Start an ASGI server; a name started before gets its old port back."""
+        if port is None:
+            port = int(self.urls[name].rsplit(":", 1)[1]) if name in self.urls else free_port()
         url = f"http://127.0.0.1:{port}"
         self._spawn(
             name,
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "eventplatform.asgi:application",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--lifespan",
-                "off",
-                "--no-access-log",
-            ],
+            [sys.executable, "-m", "uvicorn", "eventplatform.asgi:application", "--host",
+             "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"],
         )
         wait_until_serving(url + "/healthz")
         self.urls[name] = url
         return url
-
-    def restart_web(self, name: str) -> str:
-        port = int(self.urls[name].rsplit(":", 1)[1])
-        self.stop(name)
-        return self.start_web(name, port)
 
     def start_worker(self, name: str) -> None:
         self._spawn(name, [sys.executable, "manage.py", "qcluster"])

@@ -21,12 +21,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session")
 def smtp_receiver():
     server = SmtpReceiver().start()
@@ -85,10 +79,10 @@ class Watched:
 
 @pytest.fixture
 def demo(transactional_db):
-    """The demo users (password "demo"), committed so that the servers see them."""
-    from eventplatform.events.management.commands.seed_demo import seed_users
+    """The demo data (password "demo"), committed so that the servers see it."""
+    from eventplatform.events.management.commands.seed_demo import seed
 
-    return seed_users()
+    return seed()
 
 
 @pytest.fixture
@@ -114,6 +108,12 @@ def login(browser, stack, demo):
     yield open_as
     for context in contexts:
         context.close()
+
+
+def user(username: str):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
 
 
 def screenshot(page, name: str) -> None:

@@ -60,7 +60,7 @@ def test_after_a_server_restart_the_client_resumes_without_loss_or_repeat(two_we
         missed = [
             publish(WIDGET_ORDERED, {"order_id": n, "customer_id": customer.pk}) for n in (2, 3)
         ]
-        two_web_processes.start_web("a", port=int(two_web_processes.urls["a"].rsplit(":", 1)[1]))
+        two_web_processes.start_web("a")
 
     with socket_to(two_web_processes.urls["a"], token, since=str(first.id)) as socket:
         live = publish(WIDGET_ORDERED, {"order_id": 4, "customer_id": customer.pk})

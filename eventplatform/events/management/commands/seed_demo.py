@@ -24,13 +24,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG:
             raise CommandError("seed_demo only runs with DEBUG on: it creates known passwords.")
-        with transaction.atomic():
-            users = seed_users()
-            seed_courses()
-            seed_support_demo()
+        users = seed()
         self.stdout.write(
             self.style.SUCCESS(f"Demo data ready: {', '.join(users)} (password '{PASSWORD}').")
         )
+
+
+@transaction.atomic
+def seed() -> list[str]:
+    """Everything the demo needs; returns the usernames."""
+    users = seed_users()
+    seed_courses()
+    seed_support_demo()
+    return users
 
 
 def seed_users() -> list[str]:

@@ -1,0 +1,108 @@
+/*
+ * A ticket page (customer or agent): new messages, status, priority, assignee and SLA
+ * changes appear as they happen. Text from users is always inserted as text.
+ */
+(function () {
+  "use strict";
+
+  const page = document.querySelector("[data-ticket]");
+  if (!page || !window.Live) return;
+  const ticketId = Number(page.dataset.ticketId);
+  const LABELS = {
+    open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed",
+    urgent: "Urgent", high: "High", normal: "Normal", low: "Low",
+  };
+
+  function formatTime(iso) {
+    return new Date(iso).toLocaleString("en-GB", {
+      timeZone: "UTC", hour12: false,
+      day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
+    });
+  }
+
+  function setBadge(field, value, classFor) {
+    page.querySelectorAll(`[data-field="${field}"]`).forEach((badge) => {
+      badge.className = "badge " + classFor(value);
+      badge.dataset.value = value;
+      badge.textContent = LABELS[value] || value;
+      badge.classList.add("arrived");
+    });
+    const control = page.querySelector(`[data-control="${field}"]`);
+    if (control) control.value = value;
+  }
+
+  function addMessage(data, internal) {
+    const list = page.querySelector("[data-messages]");
+    if (!list || list.querySelector(`[data-message-id="${data.message_id}"]`)) return;
+    const classes = ["message", "arrived"];
+    if (internal) classes.push("internal");
+    else if (data.from_agent) classes.push("from-agent");
+    const tag = internal
+      ? Live.el("span", { class: "badge" }, "Internal note")
+      : data.from_agent ? Live.el("span", { class: "badge normal" }, "Support") : null;
+    const message = Live.el(
+      "article",
+      { class: classes.join(" "), dataset: { messageId: String(data.message_id) } },
+      Live.el("div", { class: "meta" },
+        Live.el("strong", {}, data.author_name), tag,
+        Live.el("time", { datetime: data.created_at }, formatTime(data.created_at))),
+      Live.el("div", { class: "pre" }, data.body),
+    );
+    const empty = list.querySelector("[data-empty]");
+    if (empty) empty.hidden = true;
+    list.insertBefore(message, empty);
+  }
+
+  function setField(field, ...content) {
+    page.querySelectorAll(`[data-field="${field}"]`).forEach((node) => {
+      node.replaceChildren(...content);
+      node.classList.add("arrived");
+    });
+  }
+
+  const apply = {
+    "support.ticket.message_posted.v1": (data) => {
+      addMessage(data, false);
+      if (data.from_agent) {
+        const sla = page.querySelector('[data-field="sla"]');
+        if (sla && !sla.dataset.responded) {
+          sla.dataset.responded = "1";
+          sla.classList.remove("breached");
+          setField("sla", Live.el("span", { class: "sla-met" }, "Answered " + formatTime(data.created_at)));
+        }
+      }
+    },
+    "support.ticket.note_added.v1": (data) => addMessage(data, true),
+    "support.ticket.status_changed.v1": (data) => setBadge("status", data.status, (v) => "status-" + v),
+    "support.ticket.prioritized.v1": (data) => {
+      setBadge("priority", data.priority, (v) => v);
+      setField("priority-reason", data.reason);
+      if (data.sla_due_at) {
+        setField("sla-due", formatTime(data.sla_due_at));
+        const sla = page.querySelector('[data-field="sla"]');
+        if (sla && !sla.dataset.responded) {
+          sla.dataset.due = data.sla_due_at;
+          setField("sla", "due " + formatTime(data.sla_due_at));
+        }
+      }
+    },
+    "support.ticket.assigned.v1": (data) => {
+      setField("assignee", data.assignee_name
+        ? data.assignee_name : Live.el("span", { class: "muted" }, "Unassigned"));
+    },
+    "support.ticket.sla_breached.v1": () => {
+      const sla = page.querySelector('[data-field="sla"]');
+      if (!sla || sla.dataset.responded) return;
+      sla.classList.add("breached");
+      sla.prepend(Live.el("span", { class: "sla-breached" }, "Breached "));
+    },
+  };
+
+  Live.stream({
+    onEvent(event) {
+      if (!event.data || event.data.ticket_id !== ticketId) return;
+      const handler = apply[event.type];
+      if (handler) handler(event.data);
+    },
+  });
+})();

@@ -1,0 +1,178 @@
+"""The tickets API: customers see and write on their own tickets; agents see and change all."""
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Case, IntegerField, QuerySet, Value, When
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from eventplatform.events.audience import is_agent
+
+from . import services
+from .models import PRIORITY_RANK, Status, Ticket
+from .serializers import (
+    MessageCreateSerializer,
+    MessageSerializer,
+    TicketCreateSerializer,
+    TicketFilterSerializer,
+    TicketSerializer,
+    TicketUpdateSerializer,
+)
+
+
+def _as_drf_error(error: DjangoValidationError) -> ValidationError:
+    """A service's validation error as a 400 naming the field."""
+    if hasattr(error, "message_dict"):
+        return ValidationError(error.message_dict)
+    return ValidationError({"non_field_errors": error.messages})
+
+
+class AgentsChangeTickets(permissions.BasePermission):
+    """Everyone signed in reads and creates (scoped by the queryset); only agents edit."""
+
+    message = "Only agents change a ticket's status, priority or assignee."
+
+    def has_permission(self, request: Request, view) -> bool:
+        if view.action in ("update", "partial_update"):
+            return is_agent(request.user)
+        return True
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=Status.values, description="Only tickets in this status."),
+    OpenApiParameter("priority", str, enum=list(PRIORITY_RANK),
+                     description="Only tickets of this priority."),
+    OpenApiParameter("assignee", str,
+                     description="Agents: an agent's user id, `me`, or `none` for unassigned."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tickets",
+        description="Customers get their own tickets; agents get every ticket. Order with "
+        "`ordering` (created_at, updated_at, sla_due_at, urgency; prefix `-` to reverse).",
+        parameters=FILTER_PARAMETERS,
+    ),
+    retrieve=extend_schema(summary="Read a ticket"),
+    create=extend_schema(
+        summary="Submit a ticket",
+        description="Opens a ticket for the signed-in user. The acknowledgement email, "
+        "prioritisation, Slack notice and CRM update follow as independent reactions.",
+        request=TicketCreateSerializer,
+        responses={201: TicketSerializer},
+    ),
+    update=extend_schema(
+        summary="Change a ticket (agents)",
+        request=TicketUpdateSerializer,
+        responses={200: TicketSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change status, priority or assignee (agents)",
+        request=TicketUpdateSerializer,
+        responses={200: TicketSerializer},
+    ),
+)
+class TicketViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = TicketSerializer
+    permission_classes = [permissions.IsAuthenticated, AgentsChangeTickets]
+    filter_backends = [OrderingFilter]
+    ordering_fields = ["created_at", "updated_at", "sla_due_at", "urgency"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self) -> QuerySet[Ticket]:
+        tickets = Ticket.objects.select_related("customer", "assignee").annotate(
+            urgency=Case(
+                *(When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()),
+                output_field=IntegerField(),
+            )
+        )
+        user = self.request.user
+        if not is_agent(user):
+            # Another customer's ticket does not exist, as far as this user can tell.
+            tickets = tickets.filter(customer=user)
+        if self.action == "list":
+            tickets = self._filtered(tickets)
+        return tickets
+
+    def _filtered(self, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+        params = TicketFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        wanted = params.validated_data
+        if "status" in wanted:
+            tickets = tickets.filter(status=wanted["status"])
+        if "priority" in wanted:
+            tickets = tickets.filter(priority=wanted["priority"])
+        assignee = wanted.get("assignee")
+        if assignee == "none":
+            tickets = tickets.filter(assignee__isnull=True)
+        elif assignee == "me":
+            tickets = tickets.filter(assignee=self.request.user)
+        elif assignee:
+            tickets = tickets.filter(assignee_id=int(assignee))
+        return tickets
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        incoming = TicketCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_create(customer=request.user, **incoming.validated_data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from None
+        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args, **kwargs) -> Response:
+        ticket = self.get_object()
+        changes = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
+        changes.is_valid(raise_exception=True)
+        try:
+            ticket = services.ticket_update(ticket=ticket, by=request.user,
+                                            **changes.validated_data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from None
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from None
+        return Response(TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="List a ticket's messages",
+        description="Customers see public messages; agents also see internal notes.",
+        responses={200: MessageSerializer(many=True)},
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Post a message",
+        description="A reply on the ticket. Agents may post an internal note with "
+        "`internal: true`; customers may not (403). An agent's public reply is emailed "
+        "to the customer.",
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=MessageSerializer)
+    def messages(self, request: Request, pk: str | None = None) -> Response:
+        ticket = self.get_object()
+        if request.method == "GET":
+            page = self.paginate_queryset(services.visible_messages(ticket, request.user))
+            return self.get_paginated_response(MessageSerializer(page, many=True).data)
+        incoming = MessageCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            message = services.message_post(ticket=ticket, author=request.user,
+                                            **incoming.validated_data)
+        except DjangoValidationError as error:
+            raise _as_drf_error(error) from None
+        except DjangoPermissionDenied as error:
+            raise PermissionDenied(str(error)) from None
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

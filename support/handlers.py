@@ -1,0 +1,108 @@
+"""Support's reactions. Each is its own delivery: retried alone, never holding back another.
+
+Deliveries are at least once, so each reaction is safe to repeat: prioritisation and SLA
+scheduling converge on the ticket's current state, and emails carry a Message-ID derived
+from the event so that a repeated send is recognisable.
+"""
+
+from django.conf import settings
+
+from eventplatform.events.delivery import PermanentFailure, Skip
+from eventplatform.events.models import Event
+from eventplatform.events.subscriptions import subscribe
+from eventplatform.events.webhooks import post_event
+
+from . import emails, services
+from .events import MESSAGE_POSTED, SLA_BREACHED, TICKET_CREATED, TICKET_PRIORITIZED
+from .models import Message, Ticket
+from .slack import post_to_slack, ticket_blocks
+
+
+def _ticket(ticket_id: int) -> Ticket:
+    try:
+        return Ticket.objects.select_related("customer").get(pk=ticket_id)
+    except Ticket.DoesNotExist:
+        raise PermanentFailure(f"Ticket {ticket_id} no longer exists.") from None
+
+
+@subscribe(TICKET_CREATED)
+def send_acknowledgement_email(event: Event) -> None:
+    ticket = _ticket(event.data.ticket_id)
+    if not ticket.customer.email:
+        raise Skip(f"customer {ticket.customer_id} has no email address")
+    emails.send_acknowledgement(
+        ticket, priority=services.expected_priority(ticket), event_id=str(event.id)
+    )
+
+
+@subscribe(TICKET_CREATED)
+def prioritize_ticket(event: Event) -> None:
+    services.ticket_prioritize(ticket_id=event.data.ticket_id)
+
+
+@subscribe(TICKET_CREATED)
+def notify_agents_on_slack(event: Event) -> None:
+    ticket = _ticket(event.data.ticket_id)
+    priority = services.expected_priority(ticket)
+    url = settings.SITE_URL + ticket.get_agent_url()
+    post_to_slack(
+        text=f"New {priority} ticket {ticket.reference} from {event.data.customer_name}: "
+        f"{ticket.subject}",
+        blocks=ticket_blocks(
+            ticket,
+            heading=f"New ticket {ticket.reference}",
+            priority=priority,
+            customer_name=event.data.customer_name,
+            url=url,
+        ),
+    )
+
+
+@subscribe(TICKET_CREATED)
+def update_crm(event: Event) -> None:
+    if not settings.CRM_WEBHOOK_URL:
+        raise Skip("CRM_WEBHOOK_URL is not set")
+    if not settings.CRM_WEBHOOK_SECRET:
+        raise Skip("CRM_WEBHOOK_SECRET is not set")
+    post_event(settings.CRM_WEBHOOK_URL, event, secret=settings.CRM_WEBHOOK_SECRET)
+
+
+@subscribe(TICKET_PRIORITIZED)
+def schedule_sla_check(event: Event) -> None:
+    """Arm the one-off first-response check at the ticket's current due time."""
+    _ticket(event.data.ticket_id)
+    services.sla_schedule(ticket_id=event.data.ticket_id)
+
+
+@subscribe(SLA_BREACHED)
+def alert_agents_of_sla_breach(event: Event) -> None:
+    ticket = _ticket(event.data.ticket_id)
+    url = settings.SITE_URL + ticket.get_agent_url()
+    post_to_slack(
+        text=f"SLA breached: {ticket.reference} ({ticket.priority}) has had no first response: "
+        f"{ticket.subject}",
+        blocks=ticket_blocks(
+            ticket,
+            heading=f":rotating_light: SLA breached: {ticket.reference}",
+            priority=ticket.priority,
+            customer_name=event.data.customer_name,
+            url=url,
+        ),
+    )
+
+
+@subscribe(MESSAGE_POSTED)
+def email_customer_about_reply(event: Event) -> None:
+    if not event.data.from_agent:
+        return
+    try:
+        message = Message.objects.select_related("ticket__customer", "author").get(
+            pk=event.data.message_id
+        )
+    except Message.DoesNotExist:
+        raise PermanentFailure(f"Message {event.data.message_id} no longer exists.") from None
+    if message.internal:  # never, by construction; a note must not leave by email regardless
+        return
+    if not message.ticket.customer.email:
+        raise Skip(f"customer {message.ticket.customer_id} has no email address")
+    emails.send_reply_notification(message, event_id=str(event.id))

@@ -1,0 +1,224 @@
+"""Tickets, their messages, and the operator-edited rules that prioritise them."""
+
+import re
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+SUBJECT_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 20_000
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+# Queue order: most pressing first.
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+DEFAULT_FIRST_RESPONSE_HOURS = {
+    Priority.URGENT: 1,
+    Priority.HIGH: 4,
+    Priority.NORMAL: 24,
+    Priority.LOW: 72,
+}
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+# Statuses in which a missed first response still counts against the SLA.
+ACTIVE_STATUSES = (Status.OPEN, Status.PENDING)
+
+
+class CustomerProfile(models.Model):
+    """What prioritisation rules may know about a customer besides what they wrote."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_profile"
+    )
+    plan = models.CharField(max_length=40, blank=True, help_text="e.g. free, pro, enterprise")
+    tier = models.CharField(max_length=40, blank=True, help_text="e.g. standard, vip")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.plan or 'no plan'})"
+
+
+class SlaTarget(models.Model):
+    """How soon a ticket of a priority must get its first agent response."""
+
+    priority = models.CharField(max_length=10, choices=Priority.choices, unique=True)
+    first_response_hours = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = "SLA target"
+        ordering = ["first_response_hours"]
+
+    def __str__(self) -> str:
+        return f"{self.get_priority_display()}: first response within {self.first_response_hours} h"
+
+    @classmethod
+    def first_response_for(cls, priority: str) -> timedelta:
+        """The target for ``priority``: the operator's row, else the documented default."""
+        hours = (
+            cls.objects.filter(priority=priority)
+            .values_list("first_response_hours", flat=True)
+            .first()
+        )
+        if hours is None:
+            hours = DEFAULT_FIRST_RESPONSE_HOURS[Priority(priority)]
+        return timedelta(hours=hours)
+
+
+class PrioritisationRule(models.Model):
+    """One rule of the ordered list; the first rule that matches a new ticket sets its priority.
+
+    Every condition that is filled in must hold. Keywords match whole words or phrases,
+    ignoring case; a rule with no conditions matches every ticket (a catch-all).
+    """
+
+    class Field(models.TextChoices):
+        SUBJECT_OR_BODY = "subject_or_body", "Subject or body"
+        SUBJECT = "subject", "Subject"
+        BODY = "body", "Body"
+
+    name = models.CharField(max_length=100)
+    position = models.PositiveIntegerField(default=0, help_text="Lower runs first.")
+    enabled = models.BooleanField(default=True)
+    keywords = models.TextField(
+        blank=True, help_text="Words or phrases, one per line; any of them matches."
+    )
+    match_in = models.CharField(
+        max_length=20, choices=Field.choices, default=Field.SUBJECT_OR_BODY
+    )
+    customer_plan = models.CharField(
+        max_length=40, blank=True, help_text="Only customers on this plan (blank: any)."
+    )
+    customer_tier = models.CharField(
+        max_length=40, blank=True, help_text="Only customers in this tier (blank: any)."
+    )
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+
+    class Meta:
+        ordering = ["position", "id"]
+        verbose_name = "prioritisation rule"
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name} → {self.priority}"
+
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    def matches(self, *, subject: str, body: str, plan: str, tier: str) -> bool:
+        if self.customer_plan and self.customer_plan.casefold() != plan.casefold():
+            return False
+        if self.customer_tier and self.customer_tier.casefold() != tier.casefold():
+            return False
+        keywords = self.keyword_list()
+        if not keywords:
+            return True
+        text = {
+            self.Field.SUBJECT: subject,
+            self.Field.BODY: body,
+            self.Field.SUBJECT_OR_BODY: f"{subject}\n{body}",
+        }[self.match_in]
+        return any(_phrase_pattern(k).search(text) for k in keywords)
+
+
+def _phrase_pattern(phrase: str) -> re.Pattern:
+    # Whole words only ("ssl" must not match "hassle"); spaces in a phrase match any whitespace.
+    words = [re.escape(w) for w in phrase.split()]
+    return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
+
+
+class Ticket(models.Model):
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
+    )
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    body = models.TextField(
+        max_length=BODY_MAX_LENGTH, validators=[MaxLengthValidator(BODY_MAX_LENGTH)]
+    )
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.OPEN, db_index=True
+    )
+    priority = models.CharField(
+        max_length=10, choices=Priority.choices, default=Priority.NORMAL, db_index=True
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_tickets",
+    )
+    prioritized_at = models.DateTimeField(
+        null=True, blank=True, help_text="When rules or an agent set the priority."
+    )
+    priority_reason = models.CharField(
+        max_length=120, blank=True, help_text="The rule that matched, or who set it."
+    )
+    sla_due_at = models.DateTimeField(
+        "first response due", null=True, blank=True, db_index=True
+    )
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("support:ticket-detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        return reference_for(self.pk)
+
+    @property
+    def is_breached(self) -> bool:
+        return self.sla_breached_at is not None
+
+    def get_agent_url(self) -> str:
+        return reverse("support:agent-ticket", args=[self.pk])
+
+
+def reference_for(ticket_id: int) -> str:
+    """The reference customers quote: short, stable, and the same in emails, Slack and pages."""
+    return f"T-{ticket_id:05d}"
+
+
+class Message(models.Model):
+    """A reply on a ticket; an internal note is seen by agents only, in every channel."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="support_messages"
+    )
+    body = models.TextField(
+        max_length=BODY_MAX_LENGTH, validators=[MaxLengthValidator(BODY_MAX_LENGTH)]
+    )
+    from_agent = models.BooleanField(default=False)
+    internal = models.BooleanField(default=False, help_text="Internal note: agents only.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        kind = "note" if self.internal else "message"
+        return f"{kind} on {reference_for(self.ticket_id)} by {self.author}"

@@ -1,0 +1,220 @@
+"""Support's domain operations: every write to tickets and messages goes through here.
+
+The model signals in ``signals.py`` turn the resulting changes into events, so these
+functions only validate, decide and save, each inside one transaction.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+from eventplatform.events.audience import is_agent
+
+from .models import (
+    ACTIVE_STATUSES,
+    CustomerProfile,
+    Message,
+    PrioritisationRule,
+    Priority,
+    SlaTarget,
+    Status,
+    Ticket,
+)
+
+SLA_CHECK_TASK = "support.tasks.check_sla"
+
+
+def display_name(user: AbstractBaseUser | None) -> str:
+    if user is None:
+        return ""
+    return user.get_full_name() or user.get_username()
+
+
+# --- prioritisation ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Prioritisation:
+    priority: str
+    reason: str
+
+
+def customer_attributes(customer: AbstractBaseUser) -> tuple[str, str]:
+    """The customer's (plan, tier), empty when they have no support profile."""
+    profile = CustomerProfile.objects.filter(user=customer).first()
+    return (profile.plan, profile.tier) if profile else ("", "")
+
+
+def evaluate_priority(*, subject: str, body: str, customer: AbstractBaseUser) -> Prioritisation:
+    """The priority the first matching enabled rule gives; normal when none matches."""
+    plan, tier = customer_attributes(customer)
+    for rule in PrioritisationRule.objects.filter(enabled=True):
+        if rule.matches(subject=subject, body=body, plan=plan, tier=tier):
+            return Prioritisation(rule.priority, f"rule: {rule.name}")
+    return Prioritisation(Priority.NORMAL, "no rule matched")
+
+
+def expected_priority(ticket: Ticket) -> str:
+    """The priority a message about a new ticket can promise, before or after prioritisation.
+
+    The acknowledgement and the Slack notice run beside prioritisation, not after it, so
+    they evaluate the same rules when it has not run yet.
+    """
+    if ticket.prioritized_at is not None:
+        return ticket.priority
+    return evaluate_priority(
+        subject=ticket.subject, body=ticket.body, customer=ticket.customer
+    ).priority
+
+
+def _apply_priority(ticket: Ticket, priority: str, reason: str) -> None:
+    ticket.priority = priority
+    ticket.priority_reason = reason
+    ticket.prioritized_at = timezone.now()
+    ticket.sla_due_at = ticket.created_at + SlaTarget.first_response_for(priority)
+
+
+def ticket_prioritize(*, ticket_id: int) -> Ticket:
+    """Apply the rules to a new ticket, once: a retry, or an agent who set it first, wins."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+        if ticket.prioritized_at is not None:
+            return ticket
+        result = evaluate_priority(
+            subject=ticket.subject, body=ticket.body, customer=ticket.customer
+        )
+        _apply_priority(ticket, result.priority, result.reason)
+        ticket.save()
+    return ticket
+
+
+# --- tickets ----------------------------------------------------------------------------------
+
+
+def ticket_create(*, customer: AbstractBaseUser, subject: str, body: str) -> Ticket:
+    """Open a ticket for ``customer``; raise ``ValidationError`` naming the field otherwise."""
+    ticket = Ticket(customer=customer, subject=subject.strip(), body=body.strip())
+    ticket.full_clean()
+    with transaction.atomic():
+        ticket.save()
+    return ticket
+
+
+_UNCHANGED = object()
+
+
+def ticket_update(
+    *,
+    ticket: Ticket,
+    by: AbstractBaseUser,
+    status: str | None = None,
+    priority: str | None = None,
+    assignee: object = _UNCHANGED,
+) -> Ticket:
+    """An agent changes status, priority or assignee (a user, or ``None`` to unassign)."""
+    if not is_agent(by):
+        raise PermissionDenied("Only agents change a ticket's status, priority or assignee.")
+    errors = {}
+    if status is not None and status not in Status.values:
+        errors["status"] = f"{status!r} is not a status."
+    if priority is not None and priority not in Priority.values:
+        errors["priority"] = f"{priority!r} is not a priority."
+    if assignee is not _UNCHANGED and assignee is not None and not is_agent(assignee):
+        errors["assignee"] = "Tickets are assigned to agents only."
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if status is not None:
+            ticket.status = status
+        if priority is not None and priority != ticket.priority:
+            _apply_priority(ticket, priority, f"set by {display_name(by)}")
+        if assignee is not _UNCHANGED:
+            ticket.assignee = assignee
+        ticket.save()
+    return ticket
+
+
+# --- messages ---------------------------------------------------------------------------------
+
+
+def message_post(
+    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool = False
+) -> Message:
+    """Add a reply or, for agents, an internal note; a first public agent reply meets the SLA."""
+    agent = is_agent(author)
+    if not agent and ticket.customer_id != author.pk:
+        raise PermissionDenied("Customers write on their own tickets only.")
+    if internal and not agent:
+        raise PermissionDenied("Only agents write internal notes.")
+    if not agent and ticket.status == Status.CLOSED:
+        raise ValidationError({"body": "This ticket is closed; please open a new one."})
+    message = Message(
+        ticket=ticket, author=author, body=body.strip(), from_agent=agent, internal=internal
+    )
+    message.full_clean()
+    with transaction.atomic():
+        message.save()
+        locked = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        if agent and not internal and locked.first_responded_at is None:
+            locked.first_responded_at = message.created_at
+            locked.save()
+        elif not agent and locked.status in (Status.PENDING, Status.RESOLVED):
+            # The customer wrote back: the ticket needs an agent again.
+            locked.status = Status.OPEN
+            locked.save()
+    return message
+
+
+def visible_messages(ticket: Ticket, user: AbstractBaseUser):
+    """The messages ``user`` may read: all for agents, public ones for the customer."""
+    messages = ticket.messages.select_related("author")
+    return messages if is_agent(user) else messages.filter(internal=False)
+
+
+# --- SLA --------------------------------------------------------------------------------------
+
+
+def sla_schedule_name(ticket_id: int) -> str:
+    return f"support-sla-{ticket_id}"
+
+
+def sla_schedule(*, ticket_id: int) -> Schedule | None:
+    """(Re)schedule the one-off first-response check of a ticket at its current due time."""
+    with transaction.atomic():
+        ticket = Ticket.objects.get(pk=ticket_id)
+        Schedule.objects.filter(name=sla_schedule_name(ticket_id)).delete()
+        if ticket.sla_due_at is None or ticket.first_responded_at or ticket.sla_breached_at:
+            return None
+        return Schedule.objects.create(
+            name=sla_schedule_name(ticket_id),
+            func=SLA_CHECK_TASK,
+            args=repr((ticket_id,)),
+            schedule_type=Schedule.ONCE,
+            repeats=-1,  # a ONCE schedule with negative repeats is deleted after it runs
+            next_run=ticket.sla_due_at,
+        )
+
+
+def ticket_check_sla(*, ticket_id: int, now: datetime | None = None) -> bool:
+    """Mark the ticket breached if its first response is overdue; True only the first time."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
+        if (
+            ticket is None
+            or ticket.sla_breached_at is not None
+            or ticket.first_responded_at is not None
+            or ticket.status not in ACTIVE_STATUSES
+            or ticket.sla_due_at is None
+            or ticket.sla_due_at > now
+        ):
+            return False
+        ticket.sla_breached_at = now
+        ticket.save()
+    return True

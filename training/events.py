@@ -1,0 +1,122 @@
+"""The event types of the training app.
+
+Payloads carry what a live page needs to render the change without another request: titles,
+display names and progress counts, alongside the ids. The learner sees their own events; the
+course's instructor sees the events of their courses; nobody else does.
+"""
+
+from datetime import datetime
+
+from eventplatform.events.audience import instructor_group, user_group
+from eventplatform.events.catalog import EventType, Payload
+
+
+def learner_and_instructor(payload) -> list:
+    return [user_group(payload.learner_id), instructor_group(payload.instructor_id)]
+
+
+class EnrollmentChanged(Payload):
+    """An enrollment and the course it is in, as both dashboards show it."""
+
+    enrollment_id: int
+    course_id: int
+    course_title: str
+    learner_id: int
+    learner_name: str
+    instructor_id: int
+    status: str
+    completed_lessons: int
+    total_lessons: int
+    next_lesson_id: int | None = None
+    next_lesson_title: str = ""
+    enrolled_count: int  # learners holding a seat in the course after this change
+    occurred_at: datetime
+
+
+class EnrollmentCreated(EnrollmentChanged):
+    pass
+
+
+class EnrollmentCancelled(EnrollmentChanged):
+    pass
+
+
+class CourseCompleted(EnrollmentChanged):
+    pass
+
+
+class LessonCompleted(EnrollmentChanged):
+    lesson_id: int
+    lesson_title: str
+
+
+ENROLLMENT_CREATED = EventType(
+    "training.enrollment.created.v1",
+    EnrollmentCreated,
+    audience=learner_and_instructor,
+    description="A learner enrolled in a course.",
+)
+
+ENROLLMENT_CANCELLED = EventType(
+    "training.enrollment.cancelled.v1",
+    EnrollmentCancelled,
+    audience=learner_and_instructor,
+    description="A learner left a course before completing it; their seat is free again.",
+)
+
+LESSON_COMPLETED = EventType(
+    "training.lesson.completed.v1",
+    LessonCompleted,
+    audience=learner_and_instructor,
+    description="A learner marked a lesson complete; carries the enrollment's new progress.",
+)
+
+COURSE_COMPLETED = EventType(
+    "training.course.completed.v1",
+    CourseCompleted,
+    audience=learner_and_instructor,
+    description="A learner completed every lesson of a course.",
+)
+
+
+class NotificationCreated(Payload):
+    notification_id: int
+    recipient_id: int
+    role: str  # "learner" or "instructor": the dashboard that lists it
+    message: str
+    url: str
+    course_id: int | None = None
+    created_at: datetime
+
+
+NOTIFICATION_CREATED = EventType(
+    "training.notification.created.v1",
+    NotificationCreated,
+    audience=lambda p: [user_group(p.recipient_id)],
+    description="An in-app notification for one person (learner or instructor).",
+)
+
+
+class CourseStatsUpdated(Payload):
+    """A course's analytics after the pipeline recorded an activity: absolute, not deltas,
+    so that a chart applying them converges on the recorded truth."""
+
+    course_id: int
+    instructor_id: int
+    day: str  # ISO date
+    enrollments: int
+    cancellations: int
+    lesson_completions: int
+    course_completions: int
+    active_learners: int
+    funnel_enrolled: int
+    funnel_started: int
+    funnel_completed: int
+
+
+COURSE_STATS_UPDATED = EventType(
+    "training.course_stats.updated.v1",
+    CourseStatsUpdated,
+    audience=lambda p: [instructor_group(p.instructor_id)],
+    description="The analytics of a course changed; carries the day's totals and the funnel.",
+)

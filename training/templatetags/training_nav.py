@@ -1,0 +1,11 @@
+from django import template
+
+from eventplatform.events.audience import is_instructor as user_is_instructor
+
+register = template.Library()
+
+
+@register.filter
+def is_instructor(user) -> bool:
+    """Whether to show the instructor's links to this user."""
+    return user_is_instructor(user)
