@@ -2,12 +2,11 @@
 
 from urllib.parse import urlsplit
 
-import httpx
 from django.conf import settings
 from slack_sdk.webhook import WebhookClient
 
 from eventplatform.events.delivery import Skip
-from eventplatform.events.webhooks import TIMEOUT_SECONDS, raise_for_delivery
+from eventplatform.events.webhooks import TIMEOUT_SECONDS, raise_for_answer
 
 from .models import Ticket
 
@@ -59,12 +58,10 @@ def post_to_slack(*, text: str, blocks: list[dict]) -> None:
     answer = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(text=text, blocks=blocks)
     # One mapping of HTTP answers to outcomes for every outbound call: 5xx/408/429 retry
     # (honouring Retry-After), 410 and other 4xx are permanent.
-    raise_for_delivery(
-        httpx.Response(
-            answer.status_code,
-            headers={k: v for k, v in (answer.headers or {}).items() if isinstance(v, str)},
-            text=answer.body or "",
-            # The webhook URL is a secret: the recorded error names the host only.
-            request=httpx.Request("POST", f"https://{urlsplit(url).netloc}/…"),
-        )
+    raise_for_answer(
+        answer.status_code,
+        answer.headers or {},
+        body=answer.body or "",
+        # The webhook URL is a secret: the recorded error names the host only.
+        target=urlsplit(url).netloc,
     )

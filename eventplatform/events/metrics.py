@@ -42,7 +42,8 @@ class OutboxCollector:
         yield depth
 
 
-registry = CollectorRegistry(auto_describe=True)
+# No auto-describe: registering would then collect, querying the database at import time.
+registry = CollectorRegistry(auto_describe=False)
 registry.register(OutboxCollector())
 
 

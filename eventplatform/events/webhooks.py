@@ -6,6 +6,7 @@ Answers map onto delivery outcomes: 2xx succeeded; 408, 429 and 5xx retry (honou
 ``Retry-After``); 410 means the endpoint is gone; other 4xx are permanent.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -37,25 +38,28 @@ def post_event(url: str, event: Event, *, secret: str) -> httpx.Response:
     body = to_json(event).decode()
     headers = {"content-type": CONTENT_TYPE, **signed_headers(secret, str(event.id), body)}
     response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
-    raise_for_delivery(response)
+    raise_for_answer(response.status_code, response.headers, body=response.text, target=url)
     return response
 
 
-def raise_for_delivery(response: httpx.Response) -> None:
-    status = response.status_code
+def raise_for_answer(status: int, headers: Mapping, *, body: str, target: str) -> None:
+    """Turn an HTTP answer from ``target`` into the delivery's outcome (any HTTP client)."""
     if 200 <= status < 300:
         return
-    summary = f"HTTP {status} from {response.request.url}: {response.text[:200]}"
+    summary = f"HTTP {status} from {target}: {body[:200]}"
     if status == 410:
         raise EndpointGone(summary)
     if status in (408, 429) or status >= 500:
-        raise RetryLater(summary, seconds=retry_after(response))
+        raise RetryLater(summary, seconds=retry_after(headers))
     raise PermanentFailure(summary)
 
 
-def retry_after(response: httpx.Response) -> float:
+def retry_after(headers: Mapping) -> float:
     """Seconds the receiver asked us to wait (``Retry-After``), or 0 to use our back-off."""
-    value = response.headers.get("retry-after", "").strip()
+    value = next((v for k, v in headers.items() if k.lower() == "retry-after"), "")
+    if isinstance(value, list):  # some clients keep repeated headers as lists
+        value = value[0] if value else ""
+    value = value.strip()
     if not value:
         return 0
     if value.isdigit():

@@ -39,7 +39,10 @@ def test_a_ticket_appears_live_re_sorts_and_the_reply_reaches_the_customer(login
 
     outage = queue_rows.filter(has_text="Checkout outage")
     expect(outage).to_be_visible(timeout=2_000)
-    expect(outage.locator('[data-field="priority"]')).to_have_attribute("data-value", "urgent")
+    # Prioritisation is a reaction run by a worker.
+    expect(outage.locator('[data-field="priority"]')).to_have_attribute(
+        "data-value", "urgent", timeout=10_000
+    )
     expect(queue_rows.first).to_contain_text("Checkout outage")
     screenshot(agent, "agent-queue-live")
 
