@@ -4,10 +4,10 @@ import re
 
 from playwright.sync_api import expect
 
+from eventplatform.events.models import Delivery
 from support.services import ticket_create
 from tests.e2e.conftest import screenshot, user
 from tests.stack import wait_for
-from eventplatform.events.models import Delivery
 
 
 def test_an_operator_retries_a_failed_crm_delivery_after_the_receiver_recovers(

@@ -11,9 +11,7 @@ LIVE = re.compile("live")
 
 
 def wait_live(page) -> None:
-    expect(page.locator("[data-stream-status]").first).to_have_attribute(
-        "data-stream-status", LIVE
-    )
+    expect(page.locator("[data-stream-status]").first).to_have_attribute("data-stream-status", LIVE)
 
 
 def submit_ticket(page, subject: str, body: str) -> None:
