@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Ticket
+from .services import apply_priority, display_name
 
 
 class MessageInline(admin.StackedInline):
@@ -28,6 +29,12 @@ class TicketAdmin(admin.ModelAdmin):
     @admin.display(description="reference", ordering="id")
     def reference(self, obj: Ticket) -> str:
         return obj.reference
+
+    def save_model(self, request, obj: Ticket, form, change: bool) -> None:
+        # A priority set here moves the SLA due time as it does everywhere else.
+        if change and "priority" in form.changed_data:
+            apply_priority(obj, obj.priority, f"set by {display_name(request.user)} (admin)")
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(PrioritisationRule)

@@ -27,7 +27,7 @@ class TicketPrioritized(Payload):
     customer_id: int
     priority: str
     sla_due_at: datetime | None
-    reason: str  # the matching rule's name, "default" or "set by an agent"
+    # No reason: the customer sees this event, and the rule names are the operators' business.
 
 
 class TicketAssigned(Payload):

@@ -1,11 +1,12 @@
 from django import forms
 
-from .models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Priority, Status
+from .models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Priority, Status, validate_single_line
 
 
 class TicketForm(forms.Form):
     subject = forms.CharField(
         max_length=SUBJECT_MAX_LENGTH,
+        validators=[validate_single_line],
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "A short summary"}),
     )
     body = forms.CharField(

@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -141,11 +141,17 @@ def _phrase_pattern(phrase: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
 
 
+# A subject becomes an email's Subject header: one line, no control characters.
+validate_single_line = RegexValidator(
+    r"[\x00-\x1f\x7f]", inverse_match=True, message="Keep the subject to a single line."
+)
+
+
 class Ticket(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
     )
-    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH)
+    subject = models.CharField(max_length=SUBJECT_MAX_LENGTH, validators=[validate_single_line])
     body = models.TextField(
         max_length=BODY_MAX_LENGTH, validators=[MaxLengthValidator(BODY_MAX_LENGTH)]
     )
@@ -188,10 +194,6 @@ class Ticket(models.Model):
     @property
     def reference(self) -> str:
         return reference_for(self.pk)
-
-    @property
-    def is_breached(self) -> bool:
-        return self.sla_breached_at is not None
 
     def get_agent_url(self) -> str:
         return reverse("support:agent-ticket", args=[self.pk])

@@ -3,7 +3,15 @@ from rest_framework import serializers
 
 from eventplatform.events.audience import AGENTS_ROLE
 
-from .models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH, Message, Priority, Status, Ticket
+from .models import (
+    BODY_MAX_LENGTH,
+    SUBJECT_MAX_LENGTH,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+    validate_single_line,
+)
 from .services import display_name
 
 
@@ -31,7 +39,9 @@ class TicketSerializer(serializers.ModelSerializer):
 class TicketCreateSerializer(serializers.Serializer):
     """What a customer submits: the rest is decided by the platform."""
 
-    subject = serializers.CharField(max_length=SUBJECT_MAX_LENGTH)
+    subject = serializers.CharField(
+        max_length=SUBJECT_MAX_LENGTH, validators=[validate_single_line]
+    )
     body = serializers.CharField(max_length=BODY_MAX_LENGTH)
 
 
@@ -58,7 +68,8 @@ class TicketFilterSerializer(serializers.Serializer):
     )
 
     def validate_assignee(self, value: str) -> str:
-        if value not in ("me", "none") and not value.isdigit():
+        # Ids are 64-bit: a longer number would overflow the query, not find nothing.
+        if value not in ("me", "none") and not (value.isdigit() and int(value) < 2**63):
             raise serializers.ValidationError("Use a user id, 'me' or 'none'.")
         return value
 

@@ -72,7 +72,8 @@ def expected_priority(ticket: Ticket) -> str:
     ).priority
 
 
-def _apply_priority(ticket: Ticket, priority: str, reason: str) -> None:
+def apply_priority(ticket: Ticket, priority: str, reason: str) -> None:
+    """Set the priority and what follows from it (the SLA due time); the caller saves."""
     ticket.priority = priority
     ticket.priority_reason = reason
     ticket.prioritized_at = timezone.now()
@@ -88,7 +89,7 @@ def ticket_prioritize(*, ticket_id: int) -> Ticket:
         result = evaluate_priority(
             subject=ticket.subject, body=ticket.body, customer=ticket.customer
         )
-        _apply_priority(ticket, result.priority, result.reason)
+        apply_priority(ticket, result.priority, result.reason)
         ticket.save()
     return ticket
 
@@ -133,7 +134,7 @@ def ticket_update(
         if status is not None:
             ticket.status = status
         if priority is not None and priority != ticket.priority:
-            _apply_priority(ticket, priority, f"set by {display_name(by)}")
+            apply_priority(ticket, priority, f"set by {display_name(by)}")
         if assignee is not _UNCHANGED:
             ticket.assignee = assignee
         ticket.save()

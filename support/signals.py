@@ -59,7 +59,6 @@ def publish_ticket_changes(
                 customer_id=instance.customer_id,
                 priority=instance.priority,
                 sla_due_at=instance.sla_due_at,
-                reason=instance.priority_reason,
             ),
         )
     if changed("assignee_id"):

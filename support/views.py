@@ -14,7 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+
 from eventplatform.events.audience import is_agent
+from eventplatform.events.realtime.pages import live_page
 
 from . import services
 from .forms import ReplyForm, TicketForm, TicketUpdateForm
@@ -44,6 +46,7 @@ def _form_errors(form, error: ValidationError) -> None:
 
 
 @login_required
+@live_page
 def ticket_list(request: HttpRequest) -> HttpResponse:
     tickets = Ticket.objects.filter(customer=request.user).select_related("assignee")
     return render(request, "support/ticket_list.html", {"tickets": tickets})
@@ -74,6 +77,7 @@ def _customer_ticket(request: HttpRequest, pk: int) -> Ticket:
 
 
 @login_required
+@live_page
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if is_agent(request.user) and not Ticket.objects.filter(pk=pk, customer=request.user).exists():
         return redirect("support:agent-ticket", pk=pk)
@@ -114,6 +118,7 @@ QUEUE_VIEWS = {"active": "Open and pending", "mine": "Assigned to me", "all": "A
 
 
 @agent_required
+@live_page
 def queue(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "active")
     if view not in QUEUE_VIEWS:
@@ -147,6 +152,7 @@ def _agent_ticket_context(ticket: Ticket, user, reply_form: ReplyForm | None = N
 
 
 @agent_required
+@live_page
 def agent_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("customer", "assignee"), pk=pk)
     return render(request, "support/agent_ticket.html",

@@ -26,9 +26,13 @@ def integer_param(request, name: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        raise ValidationError({name: ["Must be a whole number."]}) from None
+        number = None
+    # Ids are 64-bit: a longer number would overflow the query, not find nothing.
+    if number is None or not 0 <= number < 2**63:
+        raise ValidationError({name: ["Must be a whole number (an id)."]})
+    return number
 
 
 @extend_schema_view(

@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+
 from eventplatform.events.audience import is_instructor
+from eventplatform.events.realtime.pages import live_page
 
 from . import services
 from .analytics import instructor_charts
@@ -144,6 +146,7 @@ def complete_lesson(request: HttpRequest, course_pk: int, pk: int) -> HttpRespon
 
 
 @login_required
+@live_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     enrollments = list(
         request.user.enrollments.exclude(status=Status.CANCELLED)
@@ -198,6 +201,7 @@ def enrollment_feed(instructor) -> list[dict]:
 
 
 @login_required
+@live_page
 def instructor_dashboard(request: HttpRequest) -> HttpResponse:
     if not is_instructor(request.user):
         raise PermissionDenied("The instructor dashboard is for instructors.")

@@ -35,8 +35,11 @@ class EventAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # the outbox is the record
 
-@admin.action(description="Retry now (failed and dead deliveries)")
+
+@admin.action(description="Retry now (failed and dead deliveries)", permissions=["change"])
 def retry_selected(modeladmin, request, queryset):
     retried = retry_now(queryset)
     skipped = queryset.count() - len(retried)
@@ -119,8 +122,9 @@ class DeliveryAdmin(admin.ModelAdmin):
             "<pre style='white-space:pre-wrap;font-size:12px'>{}</pre>", obj.traceback or "-"
         )
 
+    # Every field is read-only; the change permission is what "Retry now" asks for.
     def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    def has_delete_permission(self, request, obj=None):
+        return False  # the outbox is the record

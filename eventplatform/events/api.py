@@ -67,7 +67,10 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
             else:
                 events = events.filter(type=event_type)
         if since := params.get("since"):
-            moment = parse_datetime(since)
+            try:
+                moment = parse_datetime(since)
+            except ValueError:  # well-formed but impossible, e.g. month 13
+                moment = None
             if moment is None:
                 raise ValidationError({"since": ["Give an ISO 8601 date and time."]})
             events = events.filter(time__gte=moment)

@@ -60,8 +60,6 @@ class Delivery(models.Model):
         DEAD = "dead", "Dead letter"
         SKIPPED = "skipped", "Skipped"
 
-    FINISHED = (Status.SUCCEEDED, Status.DEAD, Status.SKIPPED)
-
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
     handler = models.CharField(max_length=200, db_index=True)
     status = models.CharField(
@@ -95,6 +93,3 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.handler} for {self.event_id}"
 
-    @property
-    def is_finished(self) -> bool:
-        return self.status in self.FINISHED

@@ -9,7 +9,7 @@ Every subscribed handler gets its own delivery per event, so one failing never h
 """
 
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -91,9 +91,6 @@ def handlers_for(event_type: str) -> list[Handler]:
 def get_handler(name: str) -> Handler:
     return _handlers[name]
 
-
-def all_handlers() -> Sequence[Handler]:
-    return sorted(_handlers.values(), key=lambda h: h.name)
 
 
 def unsubscribe(name: str) -> None:

@@ -76,7 +76,7 @@
     "support.ticket.status_changed.v1": (data) => setBadge("status", data.status, (v) => "status-" + v),
     "support.ticket.prioritized.v1": (data) => {
       setBadge("priority", data.priority, (v) => v);
-      setField("priority-reason", data.reason);
+      setField("priority-reason", "");
       if (data.sla_due_at) {
         setField("sla-due", formatTime(data.sla_due_at));
         const sla = page.querySelector('[data-field="sla"]');

@@ -63,10 +63,12 @@
       const [kind, verb] = FEED_VERBS[event.type];
       const data = event.data;
       const feed = root.querySelector("[data-feed]");
+      const entry = `${data.enrollment_id}-${kind}`;
+      if (feed.querySelector(`[data-entry="${entry}"]`)) return; // already in the page's HTML
       feed.prepend(
         Live.el(
           "li",
-          { class: "arrived", dataset: { courseId: data.course_id, kind } },
+          { class: "arrived", dataset: { courseId: data.course_id, kind, entry } },
           Live.el("strong", {}, data.learner_name),
           ` ${verb} ${data.course_title} `,
           Live.el("span", { class: "muted small feed-time" }, Live.el("time", { datetime: data.occurred_at }, "just now")),

@@ -86,6 +86,7 @@ def test_events_filter_by_outcome_type_and_time(staff, orders):
     assert client.get("/api/v1/events/", {"since": "yesterday"}).json() == {
         "since": ["Give an ISO 8601 date and time."]
     }
+    assert client.get("/api/v1/events/", {"since": "2026-13-45T00:00:00"}).status_code == 400
     assert client.get("/api/v1/events/", {"outcome": "lost"}).status_code == 400
 
 

@@ -156,6 +156,12 @@ async def test_a_socket_that_missed_too_much_is_told_to_reload(customer, setting
     assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.TOO_FAR_BEHIND
 
 
+async def test_a_socket_resuming_from_an_unknown_event_is_told_to_reload(customer):
+    for since in ("4c1c2d50-0000-4000-8000-000000000000", "not-an-id"):
+        communicator, _, _ = await connect(user=customer, since=since)
+        assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.TOO_FAR_BEHIND
+
+
 async def test_a_socket_that_cannot_keep_up_is_closed_with_4408_not_silently_skipped(
     customer, settings
 ):

@@ -117,6 +117,7 @@ def test_tickets_are_assigned_to_agents_only(agent, customer, tickets):
         ({"subject": "", "body": "fine"}, "subject"),
         ({"subject": "fine"}, "body"),
         ({"subject": "   ", "body": "fine"}, "subject"),
+        ({"subject": "Help\nBcc: everyone@example.com", "body": "fine"}, "subject"),
     ],
 )
 def test_bad_tickets_are_400s_naming_the_field_and_nothing_is_written(customer, payload, field):
@@ -148,6 +149,8 @@ def test_bad_values_in_updates_and_filters_are_400s(agent, tickets):
     assert response.status_code == 400 and "status" in response.json()
     response = client.get(TICKETS, {"priority": "critical"})
     assert response.status_code == 400 and "priority" in response.json()
+    response = client.get(TICKETS, {"assignee": "9" * 30})
+    assert response.status_code == 400 and "assignee" in response.json()
 
 
 def test_agents_filter_and_order_the_list(agent, customer, tickets):

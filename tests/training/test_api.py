@@ -44,9 +44,10 @@ def test_instructors_also_see_their_unpublished_courses_and_can_filter(course, i
     assert [c["title"] for c in client.get("/api/v1/courses/?search=event").json()["results"]] == [
         "Event-Driven Django"
     ]
-    assert client.get("/api/v1/courses/?instructor=x").json() == {
-        "instructor": ["Must be a whole number."]
-    }
+    for bad in ("x", "9" * 30, "-1"):
+        response = client.get("/api/v1/courses/", {"instructor": bad})
+        assert response.status_code == 400
+        assert response.json() == {"instructor": ["Must be a whole number (an id)."]}
 
 
 def test_enrolling_through_the_api_returns_the_enrollment_with_progress(

@@ -20,7 +20,8 @@ logger = logging.getLogger(__name__)
 class CloseCode:
     UNAUTHENTICATED = 4401
     TOO_SLOW = 4408  # the client resumes from its last event id
-    TOO_FAR_BEHIND = 4410  # more missed than a resume carries: the client reloads the page
+    # More missed than a resume carries, or resuming from an unknown event: the client reloads.
+    TOO_FAR_BEHIND = 4410
 
 
 class TooFarBehind(Exception):
@@ -32,12 +33,16 @@ NIL_UUID = str(uuid.UUID(int=0))
 
 
 def missed_events(since: str, groups: list[str]) -> list[tuple[int, str]]:
-    """Encoded events after event ``since`` that ``groups`` may see, oldest first."""
+    """Encoded events after event ``since`` that ``groups`` may see, oldest first.
+
+    Raises TooFarBehind when they are too many, or when ``since`` is no event we know (so
+    what the client missed cannot be told): the client then reloads its page.
+    """
     try:
         after = 0 if since == NIL_UUID else Event.objects.get(id=uuid.UUID(since)).position
     except (ValueError, Event.DoesNotExist):
-        logger.info("resume from unknown event %r: live events only", since)
-        return []
+        logger.info("resume from unknown event %r: asking the client to reload", since)
+        raise TooFarBehind from None
     limit = settings.EVENTS["RESUME_LIMIT"]
     missed = list(
         Event.objects.filter(position__gt=after, audiences__group__in=groups)

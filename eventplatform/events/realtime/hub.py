@@ -64,8 +64,7 @@ class StreamHub:
                 "stream hub is %.0f s behind; asking sockets to resume",
                 time.time() - message["sent_at"],
             )
-            for subscriber in {s for members in self.members.values() for s in members}:
-                subscriber.lagged()
+            self._lag_all()
             return
         for subscriber in targets:
             subscriber.offer(message["position"], message["text"])
@@ -87,8 +86,7 @@ class StreamHub:
         except Exception:
             # Redis went away: every socket may have missed events, so all resume.
             logger.exception("stream hub lost the channel layer; closing sockets to resume")
-            for subscriber in {s for members in self.members.values() for s in members}:
-                subscriber.lagged()
+            self._lag_all()
             self._ready.set()
         finally:
             refresher.cancel()
@@ -100,7 +98,19 @@ class StreamHub:
     async def _keep_membership(self, channel: str) -> None:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
-            await self.layer.group_add(STREAM_GROUP, channel)
+            try:
+                await self.layer.group_add(STREAM_GROUP, channel)
+            except Exception:
+                # Left as it is, the group would forget this process and its sockets would
+                # silently receive nothing. They resume instead, and the next join starts over.
+                logger.exception("stream hub could not renew its membership; closing sockets")
+                self._lag_all()
+                self._task.cancel()
+                return
+
+    def _lag_all(self) -> None:
+        for subscriber in {s for members in self.members.values() for s in members}:
+            subscriber.lagged()
 
 
 _hubs: dict[asyncio.AbstractEventLoop, StreamHub] = {}

@@ -2,21 +2,21 @@ from django import template
 from django.templatetags.static import static
 from django.utils.html import format_html
 
-from ..models import Event
-from ..realtime.consumers import NIL_UUID
+from ..realtime.pages import latest_event_id
 
 register = template.Library()
 
 
-@register.simple_tag
-def live_stream_head() -> str:
+@register.simple_tag(takes_context=True)
+def live_stream_head(context) -> str:
     """The stream client and the last event this page's HTML reflects (resume starts there).
 
-    Put it in ``{% block head %}`` of a live page, and the page's own script after it.
+    Put it in ``{% block head %}`` of a live page, and the page's own script after it. Views
+    decorated with ``live_page`` note that event before reading their state.
     """
-    last = Event.objects.order_by("-position").values_list("id", flat=True).first()
+    since = getattr(context.get("request"), "stream_since", None) or latest_event_id()
     return format_html(
         '<meta name="stream-since" content="{}">\n<script src="{}" defer></script>',
-        last or NIL_UUID,
+        since,
         static("js/live.js"),
     )
