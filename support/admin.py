@@ -14,16 +14,36 @@ class MessageInline(admin.StackedInline):
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["reference", "subject", "customer", "status", "priority", "assignee",
-                    "sla_due_at", "sla_breached_at", "created_at"]
-    list_filter = ["status", "priority", ("assignee", admin.RelatedOnlyFieldListFilter),
-                   ("sla_breached_at", admin.EmptyFieldListFilter), "created_at"]
+    list_display = [
+        "reference",
+        "subject",
+        "customer",
+        "status",
+        "priority",
+        "assignee",
+        "sla_due_at",
+        "sla_breached_at",
+        "created_at",
+    ]
+    list_filter = [
+        "status",
+        "priority",
+        ("assignee", admin.RelatedOnlyFieldListFilter),
+        ("sla_breached_at", admin.EmptyFieldListFilter),
+        "created_at",
+    ]
     search_fields = ["=id", "subject", "body", "customer__username", "customer__email"]
     date_hierarchy = "created_at"
     list_select_related = ["customer", "assignee"]
     raw_id_fields = ["customer", "assignee"]
-    readonly_fields = ["prioritized_at", "priority_reason", "first_responded_at",
-                       "sla_breached_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "prioritized_at",
+        "priority_reason",
+        "first_responded_at",
+        "sla_breached_at",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MessageInline]
 
     @admin.display(description="reference", ordering="id")
@@ -39,16 +59,26 @@ class TicketAdmin(admin.ModelAdmin):
 
 @admin.register(PrioritisationRule)
 class PrioritisationRuleAdmin(admin.ModelAdmin):
-    list_display = ["name", "position", "enabled", "priority", "match_in", "customer_plan",
-                    "customer_tier", "keyword_summary"]
+    list_display = [
+        "name",
+        "position",
+        "enabled",
+        "priority",
+        "match_in",
+        "customer_plan",
+        "customer_tier",
+        "keyword_summary",
+    ]
     list_display_links = ["name"]
     list_editable = ["position", "enabled", "priority"]
     list_filter = ["enabled", "priority"]
     search_fields = ["name", "keywords"]
     fieldsets = [
         (None, {"fields": ["name", "position", "enabled", "priority"]}),
-        ("Conditions (all that are filled in must hold)",
-         {"fields": ["keywords", "match_in", "customer_plan", "customer_tier"]}),
+        (
+            "Conditions (all that are filled in must hold)",
+            {"fields": ["keywords", "match_in", "customer_plan", "customer_tier"]},
+        ),
     ]
 
     @admin.display(description="keywords")

@@ -45,10 +45,12 @@ class AgentsChangeTickets(permissions.BasePermission):
 
 FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=Status.values, description="Only tickets in this status."),
-    OpenApiParameter("priority", str, enum=list(PRIORITY_RANK),
-                     description="Only tickets of this priority."),
-    OpenApiParameter("assignee", str,
-                     description="Agents: an agent's user id, `me`, or `none` for unassigned."),
+    OpenApiParameter(
+        "priority", str, enum=list(PRIORITY_RANK), description="Only tickets of this priority."
+    ),
+    OpenApiParameter(
+        "assignee", str, description="Agents: an agent's user id, `me`, or `none` for unassigned."
+    ),
 ]
 
 
@@ -137,8 +139,9 @@ class TicketViewSet(
         changes = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         changes.is_valid(raise_exception=True)
         try:
-            ticket = services.ticket_update(ticket=ticket, by=request.user,
-                                            **changes.validated_data)
+            ticket = services.ticket_update(
+                ticket=ticket, by=request.user, **changes.validated_data
+            )
         except DjangoValidationError as error:
             raise _as_drf_error(error) from None
         except DjangoPermissionDenied as error:
@@ -169,8 +172,9 @@ class TicketViewSet(
         incoming = MessageCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            message = services.message_post(ticket=ticket, author=request.user,
-                                            **incoming.validated_data)
+            message = services.message_post(
+                ticket=ticket, author=request.user, **incoming.validated_data
+            )
         except DjangoValidationError as error:
             raise _as_drf_error(error) from None
         except DjangoPermissionDenied as error:

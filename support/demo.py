@@ -6,16 +6,40 @@ from .models import CustomerProfile, PrioritisationRule, Priority
 
 DEMO_RULES = [
     # (name, priority, keywords, plan)
-    ("Outages", Priority.URGENT,
-     ["outage", "is down", "went down", "not loading", "cannot log in", "can't log in", "500 error",
-      "data loss"], ""),
-    ("Security", Priority.URGENT,
-     ["security", "breach", "hacked", "vulnerability", "phishing", "leaked", "compromised"], ""),
-    ("Billing", Priority.HIGH,
-     ["billing", "invoice", "charged", "refund", "payment", "credit card"], ""),
+    (
+        "Outages",
+        Priority.URGENT,
+        [
+            "outage",
+            "is down",
+            "went down",
+            "not loading",
+            "cannot log in",
+            "can't log in",
+            "500 error",
+            "data loss",
+        ],
+        "",
+    ),
+    (
+        "Security",
+        Priority.URGENT,
+        ["security", "breach", "hacked", "vulnerability", "phishing", "leaked", "compromised"],
+        "",
+    ),
+    (
+        "Billing",
+        Priority.HIGH,
+        ["billing", "invoice", "charged", "refund", "payment", "credit card"],
+        "",
+    ),
     ("Enterprise customers", Priority.HIGH, [], "enterprise"),
-    ("Questions and feedback", Priority.LOW,
-     ["feature request", "suggestion", "feedback", "how do i", "question"], ""),
+    (
+        "Questions and feedback",
+        Priority.LOW,
+        ["feature request", "suggestion", "feedback", "how do i", "question"],
+        "",
+    ),
 ]
 
 
@@ -24,8 +48,12 @@ def seed_support_demo() -> None:
     for position, (name, priority, keywords, plan) in enumerate(DEMO_RULES, start=1):
         PrioritisationRule.objects.get_or_create(
             name=name,
-            defaults={"position": position * 10, "priority": priority,
-                      "keywords": "\n".join(keywords), "customer_plan": plan},
+            defaults={
+                "position": position * 10,
+                "priority": priority,
+                "keywords": "\n".join(keywords),
+                "customer_plan": plan,
+            },
         )
     customer = get_user_model().objects.filter(username="customer").first()
     if customer is not None:

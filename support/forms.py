@@ -27,5 +27,4 @@ class TicketUpdateForm(forms.Form):
 
     status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
     priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
-    assign = forms.ChoiceField(choices=[("", ""), ("me", "me"), ("none", "none")],
-                               required=False)
+    assign = forms.ChoiceField(choices=[("", ""), ("me", "me"), ("none", "none")], required=False)

@@ -98,9 +98,7 @@ class PrioritisationRule(models.Model):
     keywords = models.TextField(
         blank=True, help_text="Words or phrases, one per line; any of them matches."
     )
-    match_in = models.CharField(
-        max_length=20, choices=Field.choices, default=Field.SUBJECT_OR_BODY
-    )
+    match_in = models.CharField(max_length=20, choices=Field.choices, default=Field.SUBJECT_OR_BODY)
     customer_plan = models.CharField(
         max_length=40, blank=True, help_text="Only customers on this plan (blank: any)."
     )
@@ -174,9 +172,7 @@ class Ticket(models.Model):
     priority_reason = models.CharField(
         max_length=120, blank=True, help_text="The rule that matched, or who set it."
     )
-    sla_due_at = models.DateTimeField(
-        "first response due", null=True, blank=True, db_index=True
-    )
+    sla_due_at = models.DateTimeField("first response due", null=True, blank=True, db_index=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -24,9 +24,23 @@ class TicketSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Ticket
-        fields = ["id", "reference", "subject", "body", "status", "priority", "customer",
-                  "customer_name", "assignee", "assignee_name", "sla_due_at",
-                  "first_responded_at", "sla_breached_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "reference",
+            "subject",
+            "body",
+            "status",
+            "priority",
+            "customer",
+            "customer_name",
+            "assignee",
+            "assignee_name",
+            "sla_due_at",
+            "first_responded_at",
+            "sla_breached_at",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
     def get_customer_name(self, ticket: Ticket) -> str:
@@ -79,8 +93,16 @@ class MessageSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Message
-        fields = ["id", "ticket", "author", "author_name", "from_agent", "internal", "body",
-                  "created_at"]
+        fields = [
+            "id",
+            "ticket",
+            "author",
+            "author_name",
+            "from_agent",
+            "internal",
+            "body",
+            "created_at",
+        ]
         read_only_fields = fields
 
     def get_author_name(self, message: Message) -> str:

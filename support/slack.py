@@ -10,8 +10,12 @@ from eventplatform.events.webhooks import TIMEOUT_SECONDS, raise_for_answer
 
 from .models import Ticket
 
-PRIORITY_EMOJI = {"urgent": ":red_circle:", "high": ":large_orange_circle:",
-                  "normal": ":large_blue_circle:", "low": ":white_circle:"}
+PRIORITY_EMOJI = {
+    "urgent": ":red_circle:",
+    "high": ":large_orange_circle:",
+    "normal": ":large_blue_circle:",
+    "low": ":white_circle:",
+}
 
 
 def escape(text: str) -> str:
@@ -31,8 +35,10 @@ def ticket_blocks(
                 "text": f"*<{url}|{ticket.reference}: {escape(ticket.subject)}>*",
             },
             "fields": [
-                {"type": "mrkdwn",
-                 "text": f"*Priority*\n{PRIORITY_EMOJI.get(priority, '')} {priority.title()}"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Priority*\n{PRIORITY_EMOJI.get(priority, '')} {priority.title()}",
+                },
                 {"type": "mrkdwn", "text": f"*Customer*\n{escape(customer_name)}"},
             ],
         },

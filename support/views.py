@@ -14,7 +14,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-
 from eventplatform.events.audience import is_agent
 from eventplatform.events.realtime.pages import live_page
 
@@ -62,8 +61,9 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             _form_errors(form, error)
         else:
             messages.success(
-                request, f"Thanks! Your ticket {ticket.reference} is in our queue; "
-                "we have emailed you a confirmation."
+                request,
+                f"Thanks! Your ticket {ticket.reference} is in our queue; "
+                "we have emailed you a confirmation.",
             )
             return redirect(ticket)
     return render(request, "support/ticket_new.html", {"form": form})
@@ -85,13 +85,18 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_customer_ticket(request, ticket, ReplyForm())
 
 
-def _render_customer_ticket(request: HttpRequest, ticket: Ticket, form: ReplyForm,
-                            status: int = 200) -> HttpResponse:
+def _render_customer_ticket(
+    request: HttpRequest, ticket: Ticket, form: ReplyForm, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "support/ticket_detail.html",
-        {"ticket": ticket, "messages_list": services.visible_messages(ticket, request.user),
-         "form": form, "closed": ticket.status == Status.CLOSED},
+        {
+            "ticket": ticket,
+            "messages_list": services.visible_messages(ticket, request.user),
+            "form": form,
+            "closed": ticket.status == Status.CLOSED,
+        },
         status=status,
     )
 
@@ -103,8 +108,9 @@ def ticket_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
-            services.message_post(ticket=ticket, author=request.user,
-                                  body=form.cleaned_data["body"])
+            services.message_post(
+                ticket=ticket, author=request.user, body=form.cleaned_data["body"]
+            )
         except ValidationError as error:
             _form_errors(form, error)
         else:
@@ -135,10 +141,16 @@ def queue(request: HttpRequest) -> HttpResponse:
         tickets = tickets.filter(assignee=request.user)
     # Most pressing first: priority, then the nearest first-response due time.
     tickets = tickets.order_by("urgency", "sla_due_at", "created_at")[:500]
-    return render(request, "support/queue.html", {
-        "tickets": tickets, "view": view, "views": QUEUE_VIEWS,
-        "priority_rank": PRIORITY_RANK,
-    })
+    return render(
+        request,
+        "support/queue.html",
+        {
+            "tickets": tickets,
+            "view": view,
+            "views": QUEUE_VIEWS,
+            "priority_rank": PRIORITY_RANK,
+        },
+    )
 
 
 def _agent_ticket_context(ticket: Ticket, user, reply_form: ReplyForm | None = None) -> dict:
@@ -155,8 +167,7 @@ def _agent_ticket_context(ticket: Ticket, user, reply_form: ReplyForm | None = N
 @live_page
 def agent_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = get_object_or_404(Ticket.objects.select_related("customer", "assignee"), pk=pk)
-    return render(request, "support/agent_ticket.html",
-                  _agent_ticket_context(ticket, request.user))
+    return render(request, "support/agent_ticket.html", _agent_ticket_context(ticket, request.user))
 
 
 @agent_required
@@ -167,15 +178,23 @@ def agent_post_message(request: HttpRequest, pk: int) -> HttpResponse:
     internal = request.POST.get("kind") == "note"
     if form.is_valid():
         try:
-            services.message_post(ticket=ticket, author=request.user,
-                                  body=form.cleaned_data["body"], internal=internal)
+            services.message_post(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                internal=internal,
+            )
         except ValidationError as error:
             _form_errors(form, error)
         else:
             messages.success(request, "Internal note added." if internal else "Reply sent.")
             return redirect("support:agent-ticket", pk=pk)
-    return render(request, "support/agent_ticket.html",
-                  _agent_ticket_context(ticket, request.user, form), status=400)
+    return render(
+        request,
+        "support/agent_ticket.html",
+        _agent_ticket_context(ticket, request.user, form),
+        status=400,
+    )
 
 
 @agent_required

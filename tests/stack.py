@@ -59,8 +59,19 @@ class Processes:
         url = f"http://127.0.0.1:{port}"
         self._spawn(
             name,
-            [sys.executable, "-m", "uvicorn", "eventplatform.asgi:application", "--host",
-             "127.0.0.1", "--port", str(port), "--lifespan", "off", "--no-access-log"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "eventplatform.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--lifespan",
+                "off",
+                "--no-access-log",
+            ],
         )
         wait_until_serving(url + "/healthz")
         self.urls[name] = url

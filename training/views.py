@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-
 from eventplatform.events.audience import is_instructor
 from eventplatform.events.realtime.pages import live_page
 

@@ -92,4 +92,3 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler} for {self.event_id}"
-

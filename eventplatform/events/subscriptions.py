@@ -92,7 +92,6 @@ def get_handler(name: str) -> Handler:
     return _handlers[name]
 
 
-
 def unsubscribe(name: str) -> None:
     """Remove a handler (tests register throwaway handlers and remove them afterwards)."""
     _handlers.pop(name, None)

@@ -31,20 +31,17 @@ def test_anonymous_requests_are_refused():
     assert APIClient().get(TICKETS).status_code == 401
 
 
-def test_a_customer_lists_only_their_own_tickets_and_agents_list_all(
-    customer, agent, tickets
-):
+def test_a_customer_lists_only_their_own_tickets_and_agents_list_all(customer, agent, tickets):
     listed = api_client_for(customer).get(TICKETS).json()
     assert [t["subject"] for t in listed["results"]] == ["Mine"]
     assert listed["results"][0]["reference"] == tickets["mine"].reference
     assert {t["subject"] for t in api_client_for(agent).get(TICKETS).json()["results"]} == {
-        "Mine", "Theirs"
+        "Mine",
+        "Theirs",
     }
 
 
-def test_a_customer_cannot_read_or_change_or_write_on_another_customers_ticket(
-    customer, tickets
-):
+def test_a_customer_cannot_read_or_change_or_write_on_another_customers_ticket(customer, tickets):
     client = api_client_for(customer)
     theirs = f"{TICKETS}{tickets['theirs'].pk}/"
     assert client.get(theirs).status_code == 404
@@ -70,7 +67,8 @@ def test_customers_never_see_internal_notes_and_cannot_write_them(customer, agen
     seen = api_client_for(customer).get(url).json()["results"]
     assert [m["body"] for m in seen] == ["Hello from support"]
     assert [m["internal"] for m in api_client_for(agent).get(url).json()["results"]] == [
-        False, True
+        False,
+        True,
     ]
     response = api_client_for(customer).post(url, {"body": "sneaky", "internal": True})
     assert response.status_code == 403
@@ -92,8 +90,9 @@ def test_a_customer_creates_a_ticket_and_replies(customer):
 def test_an_agent_updates_status_priority_and_assignee(agent, tickets):
     client = api_client_for(agent)
     url = f"{TICKETS}{tickets['mine'].pk}/"
-    response = client.patch(url, {"status": "pending", "priority": "high",
-                                  "assignee": agent.pk}, format="json")
+    response = client.patch(
+        url, {"status": "pending", "priority": "high", "assignee": agent.pk}, format="json"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["status"], body["priority"], body["assignee"]) == ("pending", "high", agent.pk)

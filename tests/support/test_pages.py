@@ -34,25 +34,31 @@ def test_agent_pages_are_forbidden_to_customers_and_ask_anonymous_users_to_log_i
 
 def test_a_customer_submits_a_ticket_and_lands_on_its_page(customer):
     client = logged_in(customer)
-    response = client.post(reverse("support:ticket-new"),
-                           {"subject": "Login fails", "body": "Since this morning."},
-                           follow=True)
+    response = client.post(
+        reverse("support:ticket-new"),
+        {"subject": "Login fails", "body": "Since this morning."},
+        follow=True,
+    )
     ticket = Ticket.objects.get()
     assert response.redirect_chain[-1][0] == ticket.get_absolute_url()
     page = response.content.decode()
     assert ticket.reference in page and "Login fails" in page
-    assert 'data-stream-status' in page and 'name="stream-since"' in page
+    assert "data-stream-status" in page and 'name="stream-since"' in page
     assert "js/support-ticket.js" in page
 
 
-@pytest.mark.parametrize("subject, body, field", [
-    ("x" * 201, "fine", "subject"),
-    ("fine", "x" * 20_001, "body"),
-    ("", "fine", "subject"),
-])
+@pytest.mark.parametrize(
+    "subject, body, field",
+    [
+        ("x" * 201, "fine", "subject"),
+        ("fine", "x" * 20_001, "body"),
+        ("", "fine", "subject"),
+    ],
+)
 def test_form_errors_are_shown_inline_and_nothing_is_written(customer, subject, body, field):
-    response = logged_in(customer).post(reverse("support:ticket-new"),
-                                        {"subject": subject, "body": body})
+    response = logged_in(customer).post(
+        reverse("support:ticket-new"), {"subject": subject, "body": body}
+    )
     assert response.status_code == 200
     assert f'data-error-for="{field}"' in response.content.decode()
     assert not Ticket.objects.exists()
@@ -60,8 +66,7 @@ def test_form_errors_are_shown_inline_and_nothing_is_written(customer, subject, 
 
 def test_customers_see_their_tickets_but_not_others_or_internal_notes(customer, agent, ticket):
     services.message_post(ticket=ticket, author=agent, body="Extinguisher on the way")
-    services.message_post(ticket=ticket, author=agent, body="Third fire this week",
-                          internal=True)
+    services.message_post(ticket=ticket, author=agent, body="Third fire this week", internal=True)
     client = logged_in(customer)
     listing = client.get(reverse("support:ticket-list")).content.decode()
     assert f'data-ticket-id="{ticket.pk}"' in listing
@@ -72,8 +77,10 @@ def test_customers_see_their_tickets_but_not_others_or_internal_notes(customer, 
 
     stranger = UserFactory(username="stranger")
     assert logged_in(stranger).get(ticket.get_absolute_url()).status_code == 404
-    assert "Printer on fire" not in logged_in(stranger).get(
-        reverse("support:ticket-list")).content.decode()
+    assert (
+        "Printer on fire"
+        not in logged_in(stranger).get(reverse("support:ticket-list")).content.decode()
+    )
 
 
 def test_user_text_is_escaped(customer):
@@ -94,21 +101,32 @@ def test_the_queue_shows_active_tickets_most_pressing_first_with_live_hooks(
     page = logged_in(agent).get(reverse("support:queue")).content.decode()
     assert page.index(f'data-ticket-id="{urgent.pk}"') < page.index(f'data-ticket-id="{ticket.pk}"')
     assert f'data-ticket-id="{done.pk}"' not in page
-    for hook in ('data-field="priority"', 'data-field="status"', "data-stream-status",
-                 "js/support-queue.js", "css/support.css"):
+    for hook in (
+        'data-field="priority"',
+        'data-field="status"',
+        "data-stream-status",
+        "js/support-queue.js",
+        "css/support.css",
+    ):
         assert hook in page
-    assert f'data-ticket-id="{done.pk}"' in logged_in(agent).get(
-        reverse("support:queue"), {"view": "all"}).content.decode()
+    assert (
+        f'data-ticket-id="{done.pk}"'
+        in logged_in(agent).get(reverse("support:queue"), {"view": "all"}).content.decode()
+    )
 
 
 def test_an_agent_replies_adds_a_note_assigns_and_changes_status_from_the_ticket_page(
     agent, ticket
 ):
     client = logged_in(agent)
-    client.post(reverse("support:agent-message", args=[ticket.pk]),
-                {"body": "We are on it", "kind": "reply"})
-    client.post(reverse("support:agent-message", args=[ticket.pk]),
-                {"body": "Call facilities", "kind": "note"})
+    client.post(
+        reverse("support:agent-message", args=[ticket.pk]),
+        {"body": "We are on it", "kind": "reply"},
+    )
+    client.post(
+        reverse("support:agent-message", args=[ticket.pk]),
+        {"body": "Call facilities", "kind": "note"},
+    )
     client.post(reverse("support:agent-update", args=[ticket.pk]), {"assign": "me"})
     client.post(reverse("support:agent-update", args=[ticket.pk]), {"status": "pending"})
     client.post(reverse("support:agent-update", args=[ticket.pk]), {"priority": "high"})
@@ -117,7 +135,8 @@ def test_an_agent_replies_adds_a_note_assigns_and_changes_status_from_the_ticket
     assert (ticket.assignee, ticket.status, ticket.priority) == (agent, "pending", "high")
     assert ticket.first_responded_at is not None
     assert list(Message.objects.values_list("body", "internal")) == [
-        ("We are on it", False), ("Call facilities", True)
+        ("We are on it", False),
+        ("Call facilities", True),
     ]
     page = client.get(ticket.get_agent_url()).content.decode()
     assert "Call facilities" in page and "Unassign me" in page

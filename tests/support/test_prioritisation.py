@@ -62,7 +62,10 @@ def test_disabled_rules_are_ignored_and_no_match_means_normal_within_24_hours(cu
 
 def test_sla_targets_are_editable(customer):
     assert dict(SlaTarget.objects.values_list("priority", "first_response_hours")) == {
-        "urgent": 1, "high": 4, "normal": 24, "low": 72,
+        "urgent": 1,
+        "high": 4,
+        "normal": 24,
+        "low": 72,
     }
     SlaTarget.objects.filter(priority=Priority.NORMAL).update(first_response_hours=8)
     ticket = priority_of(customer, "A question")

@@ -51,8 +51,8 @@ def test_one_check_is_scheduled_at_the_due_time_no_polling(new_ticket):
     (schedule,) = sla_checks()
     assert schedule.func == "support.tasks.check_sla"
     assert schedule.schedule_type == Schedule.ONCE
-    assert schedule.next_run == new_ticket.sla_due_at == (
-        new_ticket.created_at + timedelta(hours=1)
+    assert (
+        schedule.next_run == new_ticket.sla_due_at == (new_ticket.created_at + timedelta(hours=1))
     )
 
 

@@ -59,7 +59,11 @@ async def test_customers_see_their_own_ticket_live_and_agents_see_everything(cus
 
     agent_seen = await received(agent_socket, 5)
     assert [e["type"].split(".")[2] for e in agent_seen] == [
-        "created", "created", "note_added", "message_posted", "status_changed"
+        "created",
+        "created",
+        "note_added",
+        "message_posted",
+        "status_changed",
     ]
     assert agent_seen[2]["data"]["body"] == "Customer is a VIP"
     for communicator in (customer_socket, agent_socket):
@@ -73,7 +77,9 @@ async def test_resuming_replays_only_what_the_customer_may_see(customer, agent):
     resumed = await connect(customer, since="00000000-0000-0000-0000-000000000000")
     replayed = await received(resumed, 3)
     assert [e["type"].split(".")[2] for e in replayed] == [
-        "created", "message_posted", "status_changed"
+        "created",
+        "message_posted",
+        "status_changed",
     ]
     assert "VIP" not in json.dumps(replayed) and "Theirs" not in json.dumps(replayed)
     assert await resumed.receive_nothing(timeout=0.3)

@@ -70,21 +70,19 @@ def test_agents_are_told_on_slack_with_blocks_and_a_link(
     message = request.json()
     assert ticket.reference in message["text"] and "urgent" in message["text"]
     header, section, actions = message["blocks"]
-    assert header == {"type": "header",
-                      "text": {"type": "plain_text", "text": f"New ticket {ticket.reference}"}}
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": f"New ticket {ticket.reference}"},
+    }
     link = f"https://support.example.com/agent/tickets/{ticket.pk}/"
-    assert section["text"]["text"] == (
-        f"*<{link}|{ticket.reference}: Checkout outage &amp; more>*"
-    )
+    assert section["text"]["text"] == (f"*<{link}|{ticket.reference}: Checkout outage &amp; more>*")
     fields = [f["text"] for f in section["fields"]]
     assert fields[0].endswith("Urgent")
     assert fields[1] == "*Customer*\nCasey &lt;Jones&gt;"
     assert actions["elements"][0]["url"] == link
 
 
-def test_the_crm_receives_a_signed_cloudevent(
-    reactions_configured, customer, submit, task_queue
-):
+def test_the_crm_receives_a_signed_cloudevent(reactions_configured, customer, submit, task_queue):
     ticket = submit(customer, subject="Invoice question")
     task_queue.run()
 
@@ -164,8 +162,9 @@ def test_an_agents_reply_is_emailed_to_the_customer_and_a_note_is_not(
     smtp.messages.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.message_post(ticket=ticket, author=agent, body="Customer seems upset",
-                              internal=True)
+        services.message_post(
+            ticket=ticket, author=agent, body="Customer seems upset", internal=True
+        )
         services.message_post(ticket=ticket, author=agent, body="We restarted the service.")
         services.message_post(ticket=ticket, author=customer, body="Thanks, it works!")
     task_queue.run()
