@@ -1,7 +1,9 @@
 from django.contrib import admin
 
+from eventplatform.users import display_name
+
 from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Ticket
-from .services import apply_priority, display_name
+from .services import apply_priority
 
 
 class MessageInline(admin.StackedInline):

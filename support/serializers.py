@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
 from eventplatform.events.audience import AGENTS_ROLE
+from eventplatform.users import display_name
 
 from .models import (
     BODY_MAX_LENGTH,
@@ -12,7 +13,6 @@ from .models import (
     Ticket,
     validate_single_line,
 )
-from .services import display_name
 
 
 class TicketSerializer(serializers.ModelSerializer):

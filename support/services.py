@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 
 from eventplatform.events.audience import is_agent
+from eventplatform.users import display_name
 
 from .models import (
     ACTIVE_STATUSES,
@@ -27,12 +28,6 @@ from .models import (
 )
 
 SLA_CHECK_TASK = "support.tasks.check_sla"
-
-
-def display_name(user: AbstractBaseUser | None) -> str:
-    if user is None:
-        return ""
-    return user.get_full_name() or user.get_username()
 
 
 # --- prioritisation ---------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from eventplatform.events.outbox import publish
+from eventplatform.users import display_name
 
 from . import events
 from .models import Message, Ticket, reference_for
-from .services import display_name
 
 TRACKED_FIELDS = ("status", "priority", "sla_due_at", "assignee_id", "sla_breached_at")
 

@@ -1,30 +1,11 @@
 """The training emails, rendered from templates as plain text with an HTML alternative."""
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 
-from .models import Enrollment, display_name
+from eventplatform.mail import send_templated, site_url
+from eventplatform.users import display_name
 
-
-def absolute(path: str) -> str:
-    return f"{settings.SITE_URL}{path}"
-
-
-def send_templated(*, to: str, subject: str, template: str, context: dict) -> None:
-    """Send ``training/email/<template>.txt`` with its ``.html`` twin as the alternative."""
-    context = {**context, "site_url": settings.SITE_URL}
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=render_to_string(f"training/email/{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[to],
-    )
-    message.attach_alternative(
-        render_to_string(f"training/email/{template}.html", context), "text/html"
-    )
-    message.send()
+from .models import Enrollment
 
 
 def enrollment_context(enrollment: Enrollment) -> dict:
@@ -33,9 +14,9 @@ def enrollment_context(enrollment: Enrollment) -> dict:
     return {
         "learner_name": display_name(enrollment.learner),
         "course": course,
-        "course_url": absolute(course.get_absolute_url()),
+        "course_url": site_url(course.get_absolute_url()),
         "lessons": lessons,
-        "first_lesson_url": absolute(lessons[0].get_absolute_url()) if lessons else "",
+        "first_lesson_url": site_url(lessons[0].get_absolute_url()) if lessons else "",
         "instructor_name": display_name(course.instructor),
     }
 
@@ -44,7 +25,7 @@ def send_onboarding_email(enrollment: Enrollment) -> None:
     send_templated(
         to=enrollment.learner.email,
         subject=f"Welcome to {enrollment.course.title}",
-        template="onboarding",
+        template="training/email/onboarding",
         context=enrollment_context(enrollment),
     )
 
@@ -53,10 +34,10 @@ def send_congratulations_email(enrollment: Enrollment) -> None:
     send_templated(
         to=enrollment.learner.email,
         subject=f"You completed {enrollment.course.title}",
-        template="congratulations",
+        template="training/email/congratulations",
         context={
             **enrollment_context(enrollment),
-            "dashboard_url": absolute(reverse("training:dashboard")),
+            "dashboard_url": site_url(reverse("training:dashboard")),
         },
     )
 
@@ -65,10 +46,10 @@ def send_instructor_update(*, instructor, subject: str, message: str, url: str) 
     send_templated(
         to=instructor.email,
         subject=subject,
-        template="instructor_update",
+        template="training/email/instructor_update",
         context={
             "instructor_name": display_name(instructor),
             "message": message,
-            "url": absolute(url),
+            "url": site_url(url),
         },
     )

@@ -7,11 +7,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 
-def display_name(user) -> str:
-    """How a person is shown to others: their full name, else their username."""
-    return user.get_full_name() or user.get_username()
-
-
 class CourseQuerySet(models.QuerySet):
     def published(self) -> "CourseQuerySet":
         return self.filter(published=True)

@@ -2,7 +2,9 @@
 
 from rest_framework import serializers
 
-from .models import Course, Enrollment, Lesson, display_name
+from eventplatform.users import display_name
+
+from .models import Course, Enrollment, Lesson
 
 
 class LessonSerializer(serializers.ModelSerializer):

@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from eventplatform.events.outbox import publish
+from eventplatform.users import display_name
 
 from .events import (
     COURSE_COMPLETED,
@@ -17,7 +18,7 @@ from .events import (
     NOTIFICATION_CREATED,
     NotificationCreated,
 )
-from .models import Enrollment, LessonProgress, Notification, display_name
+from .models import Enrollment, LessonProgress, Notification
 
 Status = Enrollment.Status
 
