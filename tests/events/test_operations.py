@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from eventplatform.events.models import Delivery
+from eventplatform.events.models import Delivery, Event
 from eventplatform.events.outbox import publish
 from eventplatform.events.subscriptions import RetryPolicy
 from tests.events.sample import WIDGET_ORDERED
@@ -76,3 +76,23 @@ def test_metrics_count_deliveries_by_handler_and_status(
     )
     assert 'eventplatform_events{type="sample.widget.ordered.v1"} 2.0' in text
     assert "eventplatform_queue_depth 0.0" in text
+
+
+def test_log_lines_name_the_request_and_the_event(customer, caplog):
+    """A ticket submitted through the API: its "published" line names the request and event."""
+    import logging
+
+    from eventplatform.logging import ContextFilter
+    from tests.conftest import api_client_for
+
+    caplog.handler.addFilter(ContextFilter())
+    client = api_client_for(customer)
+    with caplog.at_level(logging.INFO, logger="eventplatform.events.outbox"):
+        response = client.post(
+            "/api/v1/tickets/", {"subject": "Hi", "body": "There"}, HTTP_X_REQUEST_ID="req-42"
+        )
+    assert response["X-Request-ID"] == "req-42"
+    published = next(r for r in caplog.records if r.getMessage().startswith("published"))
+    assert published.correlation_id == "req-42"
+    assert published.event_id == str(Event.objects.get(type="support.ticket.created.v1").id)
+    assert client.get("/healthz")["X-Request-ID"] not in ("req-42", ""), "a fresh id otherwise"

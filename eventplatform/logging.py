@@ -1,0 +1,39 @@
+"""Log records that say which request and which event they are about.
+
+Every line carries ``request=<correlation id>`` (from the ``X-Request-ID`` header, or a new
+one, echoed back in the response) and ``event=<event id>`` when the code logging it passes
+one, so one grep follows an event from the request that published it through its deliveries.
+"""
+
+import logging
+import uuid
+from contextvars import ContextVar
+
+correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+HEADER = "X-Request-ID"
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.correlation_id = correlation_id.get()
+        if not hasattr(record, "event_id"):
+            record.event_id = "-"
+        return True
+
+
+class CorrelationIdMiddleware:
+    """Take the caller's request id (a load balancer's) or make one; return it as a header."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(HEADER, "")
+        value = incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+        token = correlation_id.set(value)
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation_id.reset(token)
+        response[HEADER] = value
+        return response
