@@ -29,7 +29,8 @@ class CorrelationIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get(HEADER, "")
-        value = incoming if 0 < len(incoming) <= 100 and incoming.isprintable() else uuid.uuid4().hex
+        trusted = 0 < len(incoming) <= 100 and incoming.isprintable()
+        value = incoming if trusted else uuid.uuid4().hex
         token = correlation_id.set(value)
         try:
             response = self.get_response(request)
