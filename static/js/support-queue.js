@@ -91,7 +91,35 @@
   }
 
   function addRow(data) {
+    // A new ticket is unassigned: it belongs in every view but "assigned to me".
     if (rowOf(data.ticket_id) || view === "mine") return;
+    place(buildRow(data));
+  }
+
+  function qualifies(ticket) {
+    if (view === "all") return true;
+    return ACTIVE.has(ticket.status) && (view !== "mine" || ticket.assignee === userId);
+  }
+
+  async function loadRow(ticketId) {
+    // An event about a ticket this view does not show yet (assigned to me, reopened).
+    const response = await fetch(`/api/v1/tickets/${ticketId}/`, {
+      headers: { Accept: "application/json" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) return;
+    const ticket = await response.json();
+    if (rowOf(ticket.id) || !qualifies(ticket)) return;
+    const row = buildRow({ ...ticket, ticket_id: ticket.id });
+    row.dataset.due = ticket.sla_due_at || "";
+    row.dataset.responded = ticket.first_responded_at ? "1" : "";
+    if (ticket.sla_breached_at && !ticket.first_responded_at) row.classList.add("breached");
+    row.querySelector('[data-field="assignee"]').replaceChildren(assigneeContent(ticket.assignee_name));
+    renderSla(row);
+    place(row);
+  }
+
+  function buildRow(data) {
     const link = (text) => Live.el("a", { href: ticketUrl(data.ticket_id) }, text);
     const row = Live.el("tr", {
       class: "arrived",
@@ -106,7 +134,7 @@
       Live.el("td", { class: "col-sla", dataset: { field: "sla" } }),
     );
     renderSla(row);
-    place(row);
+    return row;
   }
 
   function replaceBadge(row, field, value, className) {
@@ -125,12 +153,18 @@
       place(row);
     },
     "support.ticket.status_changed.v1": (data, row) => {
-      if (!row) return;
+      if (!row) {
+        if (ACTIVE.has(data.status)) loadRow(data.ticket_id);
+        return;
+      }
       replaceBadge(row, "status", data.status, "status-" + data.status);
       if (view !== "all" && !ACTIVE.has(data.status)) remove(row);
     },
     "support.ticket.assigned.v1": (data, row) => {
-      if (!row) return;
+      if (!row) {
+        if (view === "mine" && data.assignee_id === userId) loadRow(data.ticket_id);
+        return;
+      }
       const cell = row.querySelector('[data-field="assignee"]');
       cell.replaceChildren(assigneeContent(data.assignee_name));
       cell.classList.add("arrived");

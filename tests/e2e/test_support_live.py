@@ -114,3 +114,18 @@ def test_reconnecting_agent_misses_nothing_and_sees_nothing_twice(login, stack):
     expect(rows.filter(has_text="Question 4 after reconnecting")).to_have_count(1)
     expect(rows).to_have_count(4)
     screenshot(agent, "agent-queue-after-reconnect")
+
+
+def test_a_ticket_assigned_to_me_appears_in_my_queue_live(login, stack):
+    from support.services import ticket_update
+
+    ticket = ticket_create(customer=user("customer"), subject="Please call me", body="Thanks")
+    agent = login("agent").page
+    agent.goto("/agent/queue/?view=mine")
+    wait_live(agent)
+    rows = agent.locator("[data-queue-rows] tr[data-ticket-id]")
+    expect(rows).to_have_count(0)
+
+    ticket_update(ticket=ticket, by=user("agent"), assignee=user("agent"))
+    expect(rows.filter(has_text="Please call me")).to_have_count(1)
+    expect(rows.first.locator('[data-field="assignee"]')).not_to_contain_text("Unassigned")
