@@ -6,12 +6,13 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eventplatform.events.audience import is_agent
+from eventplatform.rest import as_drf_error
 
 from . import services
 from .models import PRIORITY_RANK, Status, Ticket
@@ -23,13 +24,6 @@ from .serializers import (
     TicketSerializer,
     TicketUpdateSerializer,
 )
-
-
-def _as_drf_error(error: DjangoValidationError) -> ValidationError:
-    """A service's validation error as a 400 naming the field."""
-    if hasattr(error, "message_dict"):
-        return ValidationError(error.message_dict)
-    return ValidationError({"non_field_errors": error.messages})
 
 
 class AgentsChangeTickets(permissions.BasePermission):
@@ -131,7 +125,7 @@ class TicketViewSet(
         try:
             ticket = services.ticket_create(customer=request.user, **incoming.validated_data)
         except DjangoValidationError as error:
-            raise _as_drf_error(error) from None
+            raise as_drf_error(error) from None
         return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
@@ -143,7 +137,7 @@ class TicketViewSet(
                 ticket=ticket, by=request.user, **changes.validated_data
             )
         except DjangoValidationError as error:
-            raise _as_drf_error(error) from None
+            raise as_drf_error(error) from None
         except DjangoPermissionDenied as error:
             raise PermissionDenied(str(error)) from None
         return Response(TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data)
@@ -176,7 +170,7 @@ class TicketViewSet(
                 ticket=ticket, author=request.user, **incoming.validated_data
             )
         except DjangoValidationError as error:
-            raise _as_drf_error(error) from None
+            raise as_drf_error(error) from None
         except DjangoPermissionDenied as error:
             raise PermissionDenied(str(error)) from None
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

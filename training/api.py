@@ -12,13 +12,11 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from eventplatform.rest import as_drf_error
+
 from . import services
 from .models import Course, Enrollment
 from .serializers import CourseSerializer, EnrollmentSerializer, LessonProgressInputSerializer
-
-
-def refused(error: DjangoValidationError) -> ValidationError:
-    return ValidationError(error.message_dict if hasattr(error, "error_dict") else error.messages)
 
 
 def integer_param(request, name: str) -> int | None:
@@ -126,7 +124,7 @@ class EnrollmentViewSet(
                 learner=self.request.user, course=serializer.validated_data["course"]
             )
         except DjangoValidationError as error:
-            raise refused(error) from None
+            raise as_drf_error(error) from None
 
     @extend_schema(
         summary="Mark a lesson complete",
@@ -143,7 +141,7 @@ class EnrollmentViewSet(
         try:
             services.complete_lesson(enrollment=enrollment, lesson=given.validated_data["lesson"])
         except DjangoValidationError as error:
-            raise refused(error) from None
+            raise as_drf_error(error) from None
         enrollment.refresh_from_db()
         return Response(self.get_serializer(enrollment).data)
 
@@ -159,5 +157,5 @@ class EnrollmentViewSet(
         try:
             enrollment = services.cancel_enrollment(enrollment=enrollment)
         except DjangoValidationError as error:
-            raise refused(error) from None
+            raise as_drf_error(error) from None
         return Response(self.get_serializer(enrollment).data, status=status.HTTP_200_OK)

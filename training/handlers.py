@@ -7,7 +7,7 @@ and activity rows are unique per event, aggregates are recounted rather than inc
 from django.db import transaction
 from django.urls import reverse
 
-from eventplatform.events.delivery import Skip
+from eventplatform.events.delivery import PermanentFailure, Skip
 from eventplatform.events.models import Event
 from eventplatform.events.outbox import publish
 from eventplatform.events.subscriptions import subscribe
@@ -38,7 +38,9 @@ def enrollment_of(event: Event) -> Enrollment:
             pk=event.data.enrollment_id
         )
     except Enrollment.DoesNotExist:
-        raise Skip("The enrollment no longer exists.") from None
+        # As in support: the event outlived its row; no retry can help, and an operator should
+        # see it among the dead letters.
+        raise PermanentFailure(f"Enrollment {event.data.enrollment_id} no longer exists.") from None
 
 
 @subscribe(ENROLLMENT_CREATED)
