@@ -122,9 +122,13 @@ class DeliveryAdmin(admin.ModelAdmin):
             "<pre style='white-space:pre-wrap;font-size:12px'>{}</pre>", obj.traceback or "-"
         )
 
-    # Every field is read-only; the change permission is what "Retry now" asks for.
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # The list's "Retry now" asks for the change permission; a delivery itself is a record
+        # and its page is view-only.
+        return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
         return False  # the outbox is the record
