@@ -13,7 +13,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +41,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 from eventplatform.events.audience import user_group  # noqa: E402
 from eventplatform.events.catalog import EventType, Payload  # noqa: E402
 from eventplatform.events.outbox import publish  # noqa: E402
-from tests.receivers import free_port  # noqa: E402
-from tests.stack import wait_until_serving  # noqa: E402
+from tests.stack import Processes, stack_env  # noqa: E402
 
 DRAIN = 60  # seconds allowed after the last publish for every message to arrive
 SCENARIOS = [  # (sockets, events per second, seconds)
@@ -118,33 +116,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench-reader")
     token = Token.objects.create(user=user).key
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "eventplatform.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-    )
+    server = Processes(stack_env(LOG_LEVEL="WARNING"), SCRATCH)
     try:
-        wait_until_serving(f"http://127.0.0.1:{port}/healthz")
-        url = f"ws://127.0.0.1:{port}/ws/stream/"
+        url = server.start_web("web").replace("http://", "ws://") + "/ws/stream/"
         results = [asyncio.run(scenario(url, token, user.pk, *s)) for s in SCENARIOS]
     finally:
-        server.terminate()
-        server.wait()
+        server.stop_all()
     lines = [
         "| sockets | events/s | published in | messages expected | delivered | all in after "
         "| closed 4408 | latency p50 | latency p99 |",

@@ -48,6 +48,17 @@ def pytest_collection_modifyitems(items):
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
 
 
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A channel layer per test. Each async test runs its own event loop, and a layer keeps
+    locks bound to the loop that first used them: one left held by a test's unfinished hub
+    would break the next test's. (A server process has one loop for its whole life.)"""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+
+
 @pytest.fixture
 def task_queue():
     queue = TaskQueue()
