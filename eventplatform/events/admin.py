@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from .delivery import retry_now
 from .models import Delivery, Event
+from .replay import replay
 
 Status = Delivery.Status
 
@@ -20,6 +21,14 @@ class DeliveryInline(admin.TabularInline):
         return False
 
 
+@admin.action(description="Replay (deliver again to every handler)", permissions=["replay"])
+def replay_selected(modeladmin, request, queryset):
+    events, deliveries = replay(queryset)
+    modeladmin.message_user(
+        request, f"Replayed {events} events: {deliveries} deliveries queued.", messages.SUCCESS
+    )
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     list_display = ["position", "type", "time", "id"]
@@ -27,6 +36,7 @@ class EventAdmin(admin.ModelAdmin):
     search_fields = ["id", "type"]
     date_hierarchy = "time"
     inlines = [DeliveryInline]
+    actions = [replay_selected]
     readonly_fields = ["position", "id", "type", "source", "time", "payload", "audience"]
 
     def has_add_permission(self, request):
@@ -37,6 +47,9 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the outbox is the record
+
+    def has_replay_permission(self, request) -> bool:
+        return request.user.has_perm("events.change_delivery")
 
 
 @admin.action(description="Retry now (failed and dead deliveries)", permissions=["change"])

@@ -12,11 +12,14 @@ from rest_framework.response import Response
 from .catalog import all_event_types
 from .delivery import retry_now
 from .models import Delivery, Event
+from .replay import replay, select_events
 from .serializers import (
     DeliverySerializer,
     EventDetailSerializer,
     EventSerializer,
     EventTypeSerializer,
+    ReplayResultSerializer,
+    ReplaySerializer,
 )
 
 Status = Delivery.Status
@@ -61,11 +64,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         if self.action == "retrieve":
             return events.prefetch_related("deliveries")
         params = self.request.query_params
-        if event_type := params.get("type"):
-            if event_type.endswith("*"):
-                events = events.filter(type__startswith=event_type[:-1])
-            else:
-                events = events.filter(type=event_type)
+        moment = None
         if since := params.get("since"):
             try:
                 moment = parse_datetime(since)
@@ -73,12 +72,36 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
                 moment = None
             if moment is None:
                 raise ValidationError({"since": ["Give an ISO 8601 date and time."]})
-            events = events.filter(time__gte=moment)
+        events = select_events(events, type_pattern=params.get("type", ""), since=moment)
         if outcome := params.get("outcome"):
             if outcome not in OUTCOMES:
                 raise ValidationError({"outcome": [f"Choose one of {', '.join(OUTCOMES)}."]})
             events = events.filter(outcome=outcome)
         return events
+
+    @extend_schema(
+        summary="Replay events by type and time range",
+        description="Resets each event's deliveries (or one handler's) to pending and "
+        "enqueues them; handlers subscribed since the event get their first delivery.",
+        request=ReplaySerializer,
+        responses={202: ReplayResultSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def replay(self, request):
+        wanted = ReplaySerializer(data=request.data)
+        wanted.is_valid(raise_exception=True)
+        criteria = wanted.validated_data
+        events, deliveries = replay(
+            select_events(
+                type_pattern=criteria["type"],
+                since=criteria["since"],
+                until=criteria.get("until"),
+            ),
+            handler=criteria.get("handler", ""),
+        )
+        return Response(
+            {"events": events, "deliveries": deliveries}, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from .models import Delivery, Event
+from .subscriptions import get_handler
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -48,3 +49,31 @@ class EventTypeSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     schema = serializers.JSONField(source="json_schema")
+
+
+class ReplaySerializer(serializers.Serializer):
+    type = serializers.CharField(help_text="An event type, or a prefix ending in '*'.")
+    since = serializers.DateTimeField(help_text="Events at or after this time.")
+    until = serializers.DateTimeField(required=False, help_text="Events before this time.")
+    handler = serializers.CharField(
+        required=False, allow_blank=True, help_text="Only this handler (its dotted name)."
+    )
+
+    def validate_handler(self, value: str) -> str:
+        if value:
+            try:
+                get_handler(value)
+            except KeyError:
+                message = "No handler of this name is subscribed."
+                raise serializers.ValidationError(message) from None
+        return value
+
+    def validate(self, data):
+        if data.get("until") and data["until"] <= data["since"]:
+            raise serializers.ValidationError({"until": ["Must be after since."]})
+        return data
+
+
+class ReplayResultSerializer(serializers.Serializer):
+    events = serializers.IntegerField()
+    deliveries = serializers.IntegerField()

@@ -1,0 +1,124 @@
+"""Replay: archived events delivered again, by type and time range, from the API, admin or CLI."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from eventplatform.events.models import Delivery, Event
+from eventplatform.events.outbox import publish
+from tests.conftest import api_client_for
+from tests.events.sample import WIDGET_AUDITED, WIDGET_ORDERED
+
+pytestmark = pytest.mark.django_db
+shipped: list[int] = []
+audited: list[int] = []
+
+
+def ship(event):
+    shipped.append(event.data.order_id)
+
+
+def audit(event):
+    audited.append(event.data.order_id)
+
+
+@pytest.fixture
+def history(handlers, task_queue, django_capture_on_commit_callbacks):
+    """Three orders and an audit, all delivered once; one order from last week."""
+    shipped.clear()
+    audited.clear()
+    handlers.add(WIDGET_ORDERED, ship)
+    handlers.add(WIDGET_AUDITED, audit)
+    with django_capture_on_commit_callbacks(execute=True):
+        old = publish(WIDGET_ORDERED, {"order_id": 1, "customer_id": 1})
+        for order_id in (2, 3):
+            publish(WIDGET_ORDERED, {"order_id": order_id, "customer_id": 1})
+        publish(WIDGET_AUDITED, {"order_id": 9})
+    Event.objects.filter(pk=old.pk).update(time=timezone.now() - timedelta(days=7))
+    task_queue.run()
+    shipped.clear()
+    audited.clear()
+    return timezone.now() - timedelta(days=1)
+
+
+def test_staff_replay_a_type_over_a_time_range_through_the_api(
+    staff, history, task_queue, django_capture_on_commit_callbacks
+):
+    client = api_client_for(staff)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/api/v1/events/replay/",
+            {"type": "sample.widget.ordered.v1", "since": history.isoformat()},
+            format="json",
+        )
+    assert response.status_code == 202
+    assert response.json() == {"events": 2, "deliveries": 2}
+    task_queue.run()
+    assert sorted(shipped) == [2, 3]
+    assert audited == []
+    assert set(
+        Delivery.objects.filter(event__payload__order_id__in=[2, 3]).values_list(
+            "status", "attempts"
+        )
+    ) == {("succeeded", 2)}
+
+
+def test_replay_input_is_checked(staff, customer, history):
+    client = api_client_for(staff)
+    since = history.isoformat()
+    bad = [
+        ({"since": since}, "type"),
+        ({"type": "sample.*"}, "since"),
+        (
+            {"type": "sample.*", "since": since, "until": history.replace(year=2000).isoformat()},
+            "until",
+        ),
+        ({"type": "sample.*", "since": since, "handler": "no.such.handler"}, "handler"),
+    ]
+    for payload, field in bad:
+        response = client.post("/api/v1/events/replay/", payload, format="json")
+        assert response.status_code == 400 and field in response.json(), payload
+    forbidden = api_client_for(customer).post(
+        "/api/v1/events/replay/", {"type": "sample.*", "since": since}, format="json"
+    )
+    assert forbidden.status_code == 403
+
+
+def test_the_command_replays_one_handler_with_a_progress_bar(
+    history, task_queue, django_capture_on_commit_callbacks
+):
+    out = StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command(
+            "replay_events",
+            "--type=sample.*",
+            f"--since={(history - timedelta(days=30)).isoformat()}",
+            "--handler=tests.events.test_replay.ship",
+            stdout=out,
+        )
+    assert "[##############################] 4/4" in out.getvalue()
+    assert "Replayed 4 events: 3 deliveries queued." in out.getvalue()
+    task_queue.run()
+    assert sorted(shipped) == [1, 2, 3]
+    assert audited == []
+    with pytest.raises(CommandError, match="not an ISO 8601"):
+        call_command("replay_events", "--type=sample.*", "--since=yesterday")
+
+
+def test_an_operator_replays_selected_events_in_the_admin(
+    admin_client, history, task_queue, django_capture_on_commit_callbacks
+):
+    audit_event = Event.objects.get(type="sample.widget.audited.v1")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(
+            reverse("admin:events_event_changelist"),
+            {"action": "replay_selected", "_selected_action": [audit_event.pk]},
+            follow=True,
+        )
+    assert b"Replayed 1 events: 1 deliveries queued." in response.content
+    task_queue.run()
+    assert audited == [9]
