@@ -3,7 +3,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.utils.html import format_html
 
 from .delivery import retry_now
-from .models import Delivery, Event
+from .models import Delivery, Event, WebhookSubscription
 from .replay import replay
 
 Status = Delivery.Status
@@ -145,3 +145,12 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # the outbox is the record
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["name", "event_types", "url", "active", "disabled_reason", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "event_types", "url"]
+    readonly_fields = ["disabled_reason", "created_at"]
+    fields = ["name", "event_types", "url", "secret", "active", "disabled_reason", "created_at"]

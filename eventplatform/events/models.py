@@ -1,3 +1,6 @@
+import base64
+import fnmatch
+import secrets
 import uuid
 
 from django.db import models
@@ -92,3 +95,41 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.handler} for {self.event_id}"
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+class WebhookSubscription(models.Model):
+    """An operator's endpoint: every event whose type matches is POSTed to it, signed."""
+
+    name = models.CharField(max_length=100)
+    event_types = models.CharField(
+        max_length=200, help_text="A type, or a pattern such as support.* or *.created.v1."
+    )
+    url = models.URLField(max_length=500)
+    secret = models.CharField(
+        max_length=100,
+        default=new_webhook_secret,
+        help_text="Standard Webhooks secret (whsec_...); the receiver verifies signatures with it.",
+    )
+    active = models.BooleanField(default=True)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.event_types} -> {self.url})"
+
+    @property
+    def handler_name(self) -> str:
+        return f"{WEBHOOK_HANDLER_PREFIX}{self.pk}"
+
+    def matches(self, event_type: str) -> bool:
+        return fnmatch.fnmatchcase(event_type, self.event_types)
+
+
+WEBHOOK_HANDLER_PREFIX = "webhook:"

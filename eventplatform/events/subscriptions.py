@@ -11,10 +11,12 @@ Every subscribed handler gets its own delivery per event, so one failing never h
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 
 from .catalog import EventType
+from .models import WEBHOOK_HANDLER_PREFIX, WebhookSubscription
 
 
 @dataclass(frozen=True)
@@ -85,11 +87,36 @@ def subscribe(
 
 
 def handlers_for(event_type: str) -> list[Handler]:
-    return [h for h in _handlers.values() if event_type in h.event_types]
+    """The handlers in code subscribed to ``event_type``, then the operators' webhooks."""
+    in_code = [h for h in _handlers.values() if event_type in h.event_types]
+    return in_code + [
+        webhook_handler(subscription)
+        for subscription in WebhookSubscription.objects.filter(active=True)
+        if subscription.matches(event_type)
+    ]
 
 
 def get_handler(name: str) -> Handler:
+    """A handler by name; raises KeyError when none of that name exists (any more)."""
+    if name.startswith(WEBHOOK_HANDLER_PREFIX):
+        subscription = WebhookSubscription.objects.filter(
+            pk=int(name.removeprefix(WEBHOOK_HANDLER_PREFIX))
+        ).first()
+        if subscription is None:
+            raise KeyError(name)
+        return webhook_handler(subscription)
     return _handlers[name]
+
+
+def webhook_handler(subscription: WebhookSubscription) -> Handler:
+    # Imported here: webhooks imports the delivery outcomes, and delivery imports this module.
+    from .webhooks import deliver_to_subscription
+
+    return Handler(
+        name=subscription.handler_name,
+        func=partial(deliver_to_subscription, subscription.pk),
+        event_types=frozenset(),
+    )
 
 
 def unsubscribe(name: str) -> None:

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.utils import timezone
 from standardwebhooks import Webhook
 
-from .delivery import PermanentFailure, RetryLater
+from .delivery import PermanentFailure, RetryLater, Skip
 from .envelope import CONTENT_TYPE, to_json
-from .models import Event
+from .models import Event, WebhookSubscription
 
 TIMEOUT_SECONDS = 15
 
@@ -68,3 +69,17 @@ def retry_after(headers: Mapping) -> float:
         return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
     except (TypeError, ValueError):
         return 0
+
+
+def deliver_to_subscription(subscription_id: int, event: Event) -> None:
+    """The handler of an operator's webhook subscription; a 410 switches it off."""
+    subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
+    if subscription is None:
+        raise Skip("The webhook subscription was removed or switched off.")
+    try:
+        post_event(subscription.url, event, secret=subscription.secret)
+    except EndpointGone as gone:
+        WebhookSubscription.objects.filter(pk=subscription_id).update(
+            active=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {gone}"[:300]
+        )
+        raise
