@@ -29,4 +29,5 @@ urlpatterns = [
     path("healthz", events_views.healthz, name="healthz"),
     path("readyz", events_views.readyz, name="readyz"),
     path("metrics", events_metrics.metrics, name="metrics"),
+    path("events/health/", events_views.health, name="event-health"),
 ]

@@ -1,11 +1,19 @@
-"""Probes for load balancers and operators."""
+"""Probes for load balancers, and the event health page for operators."""
 
+from datetime import timedelta
+
+from django.contrib.admin.views.decorators import staff_member_required
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django_q.status import Stat
 
+from .models import Delivery
 from .queue import broker
+
+HEALTH_WINDOW = timedelta(hours=24)
 
 
 @never_cache
@@ -35,4 +43,53 @@ def readyz(request):
     ready = all(not str(v).startswith(("error", "unknown")) for v in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+    )
+
+
+def percentile(sorted_values: list[int], fraction: float) -> int | None:
+    if not sorted_values:
+        return None
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+
+
+@staff_member_required
+def health(request):
+    """Per handler over the last day: outcomes, success rate, latency; queue and dead letters."""
+    since = timezone.now() - HEALTH_WINDOW
+    rows: dict[str, dict] = {}
+    recent = Delivery.objects.filter(created_at__gte=since).values_list(
+        "handler", "status", "duration_ms"
+    )
+    for handler, status, duration in recent.iterator():
+        row = rows.setdefault(
+            handler,
+            {"handler": handler, "durations": [], **dict.fromkeys(Delivery.Status.values, 0)},
+        )
+        row[status] += 1
+        if duration is not None and status == Delivery.Status.SUCCEEDED:
+            row["durations"].append(duration)
+    handlers = []
+    for row in sorted(rows.values(), key=lambda r: r["handler"]):
+        finished = row["succeeded"] + row["dead"] + row["failed"]
+        durations = sorted(row.pop("durations"))
+        row["success_rate"] = round(100 * row["succeeded"] / finished) if finished else None
+        row["p50_ms"] = percentile(durations, 0.5)
+        row["p95_ms"] = percentile(durations, 0.95)
+        handlers.append(row)
+    slowest = max((r["p95_ms"] or 0 for r in handlers), default=0) or 1
+    for row in handlers:
+        row["p95_width"] = round(100 * (row["p95_ms"] or 0) / slowest)
+    try:
+        queue_depth = broker().queue_size()
+    except Exception:
+        queue_depth = None
+    return render(
+        request,
+        "events/health.html",
+        {
+            "handlers": handlers,
+            "queue_depth": queue_depth,
+            "dead_letters": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
+            "window_hours": int(HEALTH_WINDOW.total_seconds() // 3600),
+        },
     )

@@ -96,3 +96,21 @@ def test_log_lines_name_the_request_and_the_event(customer, caplog):
     assert published.correlation_id == "req-42"
     assert published.event_id == str(Event.objects.get(type="support.ticket.created.v1").id)
     assert client.get("/healthz")["X-Request-ID"] not in ("req-42", ""), "a fresh id otherwise"
+
+
+def test_the_health_page_shows_each_handlers_outcomes_to_staff_only(
+    client, admin_client, customer, handlers, task_queue, django_capture_on_commit_callbacks
+):
+    handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=()))
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 3, "customer_id": 1})
+    task_queue.run()
+
+    page = admin_client.get("/events/health/")
+    assert page.status_code == 200
+    row = next(r for r in page.context["handlers"] if r["handler"].endswith(".refuse"))
+    assert (row["dead"], row["succeeded"], row["success_rate"]) == (1, 0, 0)
+    assert page.context["dead_letters"] == 1
+    assert b"test_operations.refuse" in page.content
+    client.force_login(customer)
+    assert client.get("/events/health/").status_code == 302  # to the admin login
