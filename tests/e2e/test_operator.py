@@ -48,3 +48,8 @@ def test_an_operator_retries_a_failed_crm_delivery_after_the_receiver_recovers(
     admin.goto(f"/admin/events/delivery/{failed.pk}/change/")
     expect(admin.locator("body")).to_contain_text("Succeeded")
     screenshot(admin, "admin-delivery-retried")
+
+    admin.goto("/events/health/")
+    crm = admin.locator("[data-health] tr[data-handler='support.handlers.update_crm']")
+    expect(crm).to_contain_text("100%")  # its one run that finished, succeeded on retry
+    screenshot(admin, "event-health")
