@@ -16,11 +16,6 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls that set up data
-# between browser steps are plain synchronous calls all the same.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
 @pytest.fixture(scope="session")
 def smtp_receiver():
     server = SmtpReceiver().start()
@@ -65,6 +60,10 @@ def browser():
         if os.environ.get("CI"):
             pytest.fail(message)  # CI installs it; its absence is a broken build
         pytest.skip(message)
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that set up data
+    # between browser steps are plain synchronous calls all the same. Browser tests run last,
+    # so no other test loses Django's check.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
