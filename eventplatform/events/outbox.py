@@ -52,13 +52,17 @@ def publish(event_type: EventType | str, payload: Payload | dict[str, Any]) -> E
 
 
 def dispatch(event: Event, delivery_ids: list[int]) -> None:
-    """After commit: queue the reactions, then push the event live. Each step may fail alone."""
-    try:
-        enqueue_deliveries(delivery_ids)
-    except Exception:
-        logger.exception("could not enqueue deliveries of %s; the reconciler will", event.id)
+    """After commit: push the event live, then queue the reactions. Each step may fail alone.
+
+    Live first: a reaction runs in a worker within milliseconds and pushes events of its own
+    (a ticket prioritized), which must not overtake the event that caused them.
+    """
     if event.audience:
         try:
             broadcast(event)
         except Exception:
-            logger.exception("could not push %s live; clients get it when they resume", event.id)
+            logger.exception("could not push %s live; sockets get it when they resume", event.id)
+    try:
+        enqueue_deliveries(delivery_ids)
+    except Exception:
+        logger.exception("could not enqueue deliveries of %s; the reconciler will", event.id)

@@ -145,7 +145,11 @@
   const apply = {
     "support.ticket.created.v1": addRow,
     "support.ticket.prioritized.v1": (data, row) => {
-      if (!row) return;
+      if (!row) {
+        // Pushed by another process, it may overtake the ticket's own arrival.
+        if (view !== "mine") loadRow(data.ticket_id);
+        return;
+      }
       row.dataset.rank = String(RANK[data.priority]);
       row.dataset.due = data.sla_due_at || "";
       replaceBadge(row, "priority", data.priority, data.priority);

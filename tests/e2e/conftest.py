@@ -16,6 +16,7 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
+
 @pytest.fixture(scope="session")
 def smtp_receiver():
     server = SmtpReceiver().start()

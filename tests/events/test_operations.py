@@ -114,3 +114,9 @@ def test_the_health_page_shows_each_handlers_outcomes_to_staff_only(
     assert b"test_operations.refuse" in page.content
     client.force_login(customer)
     assert client.get("/events/health/").status_code == 302  # to the admin login
+
+
+def test_browsers_asking_for_favicon_ico_get_the_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
