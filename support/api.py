@@ -1,18 +1,14 @@
 """The tickets API: customers see and write on their own tickets; agents see and change all."""
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from eventplatform.events.audience import is_agent
-from eventplatform.rest import as_drf_error
 
 from . import services
 from .models import PRIORITY_RANK, Status, Ticket
@@ -122,24 +118,14 @@ class TicketViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = TicketCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            ticket = services.ticket_create(customer=request.user, **incoming.validated_data)
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
+        ticket = services.ticket_create(customer=request.user, **incoming.validated_data)
         return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
         ticket = self.get_object()
         changes = TicketUpdateSerializer(data=request.data, partial=kwargs.get("partial", False))
         changes.is_valid(raise_exception=True)
-        try:
-            ticket = services.ticket_update(
-                ticket=ticket, by=request.user, **changes.validated_data
-            )
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+        ticket = services.ticket_update(ticket=ticket, by=request.user, **changes.validated_data)
         return Response(TicketSerializer(self.get_queryset().get(pk=ticket.pk)).data)
 
     @extend_schema(
@@ -165,12 +151,7 @@ class TicketViewSet(
             return self.get_paginated_response(MessageSerializer(page, many=True).data)
         incoming = MessageCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        try:
-            message = services.message_post(
-                ticket=ticket, author=request.user, **incoming.validated_data
-            )
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
-        except DjangoPermissionDenied as error:
-            raise PermissionDenied(str(error)) from None
+        message = services.message_post(
+            ticket=ticket, author=request.user, **incoming.validated_data
+        )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

@@ -4,15 +4,12 @@ Views validate input and call a service; a service's ValidationError becomes a 4
 the field, so refusals are never 500s and never leave a partial write.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
-
-from eventplatform.rest import as_drf_error
 
 from . import services
 from .models import Course, Enrollment
@@ -119,12 +116,9 @@ class EnrollmentViewSet(
         return enrollments
 
     def perform_create(self, serializer: EnrollmentSerializer) -> None:
-        try:
-            serializer.instance = services.enroll(
-                learner=self.request.user, course=serializer.validated_data["course"]
-            )
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
+        serializer.instance = services.enroll(
+            learner=self.request.user, course=serializer.validated_data["course"]
+        )
 
     @extend_schema(
         summary="Mark a lesson complete",
@@ -138,10 +132,7 @@ class EnrollmentViewSet(
         enrollment = self.get_object()
         given = LessonProgressInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            services.complete_lesson(enrollment=enrollment, lesson=given.validated_data["lesson"])
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
+        services.complete_lesson(enrollment=enrollment, lesson=given.validated_data["lesson"])
         enrollment.refresh_from_db()
         return Response(self.get_serializer(enrollment).data)
 
@@ -154,8 +145,5 @@ class EnrollmentViewSet(
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None) -> Response:
         enrollment = self.get_object()
-        try:
-            enrollment = services.cancel_enrollment(enrollment=enrollment)
-        except DjangoValidationError as error:
-            raise as_drf_error(error) from None
+        enrollment = services.cancel_enrollment(enrollment=enrollment)
         return Response(self.get_serializer(enrollment).data, status=status.HTTP_200_OK)
