@@ -11,6 +11,7 @@ from eventplatform.events.delivery import PermanentFailure, Skip
 from eventplatform.events.models import Event
 from eventplatform.events.subscriptions import subscribe
 from eventplatform.events.webhooks import post_event
+from eventplatform.mail import site_url
 
 from . import emails, services
 from .events import MESSAGE_POSTED, SLA_BREACHED, TICKET_CREATED, TICKET_PRIORITIZED
@@ -44,7 +45,7 @@ def prioritize_ticket(event: Event) -> None:
 def notify_agents_on_slack(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     priority = services.expected_priority(ticket)
-    url = settings.SITE_URL + ticket.get_agent_url()
+    url = site_url(ticket.get_agent_url())
     post_to_slack(
         text=f"New {priority} ticket {ticket.reference} from {event.data.customer_name}: "
         f"{ticket.subject}",
@@ -77,7 +78,7 @@ def schedule_sla_check(event: Event) -> None:
 @subscribe(SLA_BREACHED)
 def alert_agents_of_sla_breach(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
-    url = settings.SITE_URL + ticket.get_agent_url()
+    url = site_url(ticket.get_agent_url())
     post_to_slack(
         text=f"SLA breached: {ticket.reference} ({ticket.priority}) has had no first response: "
         f"{ticket.subject}",
