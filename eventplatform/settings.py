@@ -183,8 +183,9 @@ Q_CLUSTER = {
     "name": NAMESPACE,
     "redis": REDIS_URL,
     "workers": int(os.environ.get("Q_WORKERS", "2")),
-    # A task that outlives `timeout` is killed; `retry` must be longer so that a slow task is
-    # never handed to a second worker while the first still runs it.
+    # The queue's own last resort against a task that hangs: well above every handler's time
+    # limit, which interrupts the handler first and records the attempt. `retry` must be
+    # longer still, so that a slow task is never handed to a second worker.
     "timeout": 120,
     "retry": 180,
     # Deliveries retry themselves with back-off; the queue gives each task one attempt.
@@ -193,16 +194,28 @@ Q_CLUSTER = {
     # Delivery rows are the record of success; saving successes caps throughput. Failures
     # are still kept.
     "save_limit": -1,
-    "recycle": 500,
+    # A healthy cluster keeps its processes: `run_workers` replaces the whole cluster when one
+    # of them dies, so workers are not recycled (a recycled worker looks like a dead one).
+    "recycle": 0,
+    # The scheduler process (`run_scheduler`) does the timing; the cluster only runs tasks.
+    "scheduler": False,
     "catch_up": False,
     "label": "Task queue",
 }
+
+# Seconds a handler's outbound call (SMTP, webhooks, Slack) waits to connect, or for any one
+# answer, before it fails. Well below EVENTS["HANDLER_TIME_LIMIT"]: a server that accepts and
+# never answers then fails the attempt with a timeout error naming the call, and frees the
+# worker, instead of holding it for the handler's whole limit on every attempt.
+OUTBOUND_TIMEOUT = 10
 
 EMAIL_URL = os.environ.get("EMAIL_URL", "")
 if EMAIL_URL:
     globals().update(dj_email_url.parse(EMAIL_URL))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# dj-email-url leaves the timeout at None (wait forever) unless the URL says ?timeout=N.
+EMAIL_TIMEOUT = globals().get("EMAIL_TIMEOUT") or OUTBOUND_TIMEOUT
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Event Platform <noreply@localhost>")
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -213,11 +226,23 @@ CRM_WEBHOOK_SECRET = os.environ.get("CRM_WEBHOOK_SECRET", "")
 # The event backbone.
 EVENTS = {
     # Seconds to wait before each retry of a failed delivery; its length bounds the attempts.
-    "RETRY_SCHEDULE": [5, 30, 120, 600, 3600],
+    "RETRY_SCHEDULE": [
+        float(seconds)
+        for seconds in os.environ.get("RETRY_SCHEDULE", "5,30,120,600,3600").split(",")
+    ],
     # A handler running longer than this is interrupted and its attempt fails.
     "HANDLER_TIME_LIMIT": 30,
-    # A pending delivery not enqueued after this many seconds is re-enqueued.
-    "ENQUEUE_GRACE": 30,
+    # A claim on a delivery lasts this long unless its worker renews it (it does, every third
+    # of it, while the handler runs): a killed worker's delivery runs again this soon.
+    "LEASE": 10,
+    # A pending delivery not enqueued this many seconds after its commit is enqueued again.
+    "ENQUEUE_GRACE": 5,
+    # A task that left the queue this long ago without starting was lost with its cluster.
+    "DEQUEUE_GRACE": 10,
+    # How often the scheduler looks for due retries and stranded work.
+    "SCHEDULER_TICK": 1.0,
+    # Work waiting this long while a cluster has idle workers and starts nothing: replaced.
+    "STALL_AFTER": 5,
     # Events a reconnecting socket may catch up on before it is asked to reload.
     "RESUME_LIMIT": 1000,
     # Messages waiting for one socket before it is closed with 4408 and asked to resume.

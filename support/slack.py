@@ -6,7 +6,7 @@ from django.conf import settings
 from slack_sdk.webhook import WebhookClient
 
 from eventplatform.events.delivery import Skip
-from eventplatform.events.webhooks import TIMEOUT_SECONDS, raise_for_answer
+from eventplatform.events.webhooks import raise_for_answer
 
 from .models import Ticket
 
@@ -61,7 +61,7 @@ def post_to_slack(*, text: str, blocks: list[dict]) -> None:
     url = settings.SLACK_WEBHOOK_URL
     if not url:
         raise Skip("SLACK_WEBHOOK_URL is not set")
-    answer = WebhookClient(url, timeout=TIMEOUT_SECONDS).send(text=text, blocks=blocks)
+    answer = WebhookClient(url, timeout=settings.OUTBOUND_TIMEOUT).send(text=text, blocks=blocks)
     # One mapping of HTTP answers to outcomes for every outbound call: 5xx/408/429 retry
     # (honouring Retry-After), 410 and other 4xx are permanent.
     raise_for_answer(

@@ -1,9 +1,12 @@
-"""Real receivers for the platform's outbound traffic: an SMTP server and an HTTP endpoint."""
+"""Real receivers for the platform's outbound traffic: an SMTP server, an HTTP endpoint, and a
+server that never answers."""
 
 import email
 import json
 import socket
+import struct
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default
@@ -48,6 +51,7 @@ class ReceivedRequest:
     path: str
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
 
     def json(self):
         return json.loads(self.body)
@@ -55,11 +59,18 @@ class ReceivedRequest:
 
 @dataclass
 class HttpReceiver:
-    """A local HTTP endpoint that records requests and answers ``status`` (settable live)."""
+    """A local HTTP endpoint that records requests and answers ``status`` (settable live).
+
+    ``delay`` holds each answer back (a slow receiver); ``misbehave`` lists what the next
+    requests get instead of ``status``, one entry each: a status code, or ``"reset"`` (the
+    connection is reset), or ``"silence"`` (no answer until the client gives up).
+    """
 
     status: int = 200
     response_headers: dict[str, str] = field(default_factory=dict)
     requests: list[ReceivedRequest] = field(default_factory=list)
+    delay: float = 0.0
+    misbehave: list[int | str] = field(default_factory=list)
 
     def start(self) -> "HttpReceiver":
         receiver = self
@@ -75,12 +86,21 @@ class HttpReceiver:
                         self.rfile.read(length),
                     )
                 )
-                self.send_response(receiver.status)
+                answer = receiver.misbehave.pop(0) if receiver.misbehave else receiver.status
+                if answer == "reset":
+                    # SO_LINGER with a zero timeout: close() sends RST instead of FIN.
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+                    self.close_connection = True
+                    return
+                time.sleep(60 if answer == "silence" else receiver.delay)
+                self.send_response(answer)
                 for name, value in receiver.response_headers.items():
                     self.send_header(name, value)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if receiver.status < 400 else b"error")
+                self.wfile.write(b"ok" if answer < 400 else b"error")
 
             def log_message(self, *args):
                 pass
@@ -98,3 +118,22 @@ class HttpReceiver:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+class SilentServer:
+    """A TCP server that accepts connections and never says a word: a hung SMTP or HTTP peer.
+
+    It never calls ``accept()``: the kernel completes the handshake of connections waiting in
+    the backlog, so a client connects at once, then waits for an answer that never comes.
+    """
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+
+    def stop(self) -> None:
+        self.listener.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 from django.conf import settings
 from django.db import connection
 
@@ -78,7 +79,16 @@ class Processes:
         return url
 
     def start_worker(self, name: str) -> None:
-        self._spawn(name, [sys.executable, "manage.py", "qcluster"])
+        """Start a supervised worker cluster (``run_workers``), as the Procfile does."""
+        self._spawn(name, [sys.executable, "manage.py", "run_workers"])
+
+    def start_scheduler(self, name: str = "scheduler") -> None:
+        self._spawn(name, [sys.executable, "manage.py", "run_scheduler"])
+
+    def cluster(self, name: str) -> list[psutil.Process]:
+        """The processes of the cluster that worker ``name`` supervises: the qcluster first."""
+        qcluster = wait_for(lambda: psutil.Process(self.running[name].pid).children())[0]
+        return [qcluster, *qcluster.children(recursive=True)]
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.logs / f"{name}.log").open("ab")

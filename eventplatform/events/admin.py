@@ -23,10 +23,9 @@ class DeliveryInline(admin.TabularInline):
 
 @admin.action(description="Replay (deliver again to every handler)", permissions=["replay"])
 def replay_selected(modeladmin, request, queryset):
-    events, deliveries = replay(queryset)
-    modeladmin.message_user(
-        request, f"Replayed {events} events: {deliveries} deliveries queued.", messages.SUCCESS
-    )
+    replayed = replay(queryset)
+    level = messages.WARNING if replayed.skipped_running else messages.SUCCESS
+    modeladmin.message_user(request, replayed.summary, level)
 
 
 @admin.register(Event)

@@ -81,8 +81,9 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="Replay events by type and time range",
-        description="Resets each event's deliveries (or one handler's) to pending and "
-        "enqueues them; handlers subscribed since the event get their first delivery.",
+        description="Starts each event's deliveries (or one handler's) over: pending, attempts "
+        "back at zero, enqueued. A delivery a worker is running is left alone and counted in "
+        "skipped_running. Handlers subscribed since the event get their first delivery.",
         request=ReplaySerializer,
         responses={202: ReplayResultSerializer},
     )
@@ -91,7 +92,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         wanted = ReplaySerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         criteria = wanted.validated_data
-        events, deliveries = replay(
+        replayed = replay(
             select_events(
                 type_pattern=criteria["type"],
                 since=criteria["since"],
@@ -99,9 +100,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
             ),
             handler=criteria.get("handler", ""),
         )
-        return Response(
-            {"events": events, "deliveries": deliveries}, status=status.HTTP_202_ACCEPTED
-        )
+        return Response(ReplayResultSerializer(replayed).data, status=status.HTTP_202_ACCEPTED)
 
 
 class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -117,10 +116,12 @@ class DeliveryViewSet(mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         delivery = self.get_object()
-        if not retry_now(Delivery.objects.filter(pk=delivery.pk)):
+        retried = retry_now(Delivery.objects.filter(pk=delivery.pk))
+        # Re-read either way: a concurrent retry may have moved it since get_object().
+        delivery.refresh_from_db()
+        if not retried:
             detail = f"Only failed or dead deliveries are retried; this one is {delivery.status}."
             return Response({"detail": detail}, status=status.HTTP_409_CONFLICT)
-        delivery.refresh_from_db()
         return Response(self.get_serializer(delivery).data, status=status.HTTP_202_ACCEPTED)
 
 

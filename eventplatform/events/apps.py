@@ -1,3 +1,5 @@
+import os
+
 from django.apps import AppConfig
 
 
@@ -6,3 +8,10 @@ class EventsConfig(AppConfig):
     label = "events"
     verbose_name = "Events"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import supervisor
+
+        # A worker of a cluster that `run_workers` supervises reports its progress to it.
+        if os.environ.get(supervisor.CLUSTER_ID_VARIABLE):
+            supervisor.count_tasks()

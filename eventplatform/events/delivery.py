@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -53,29 +53,77 @@ class TimeLimitExceeded(BaseException):
     """
 
 
-def lease_seconds() -> float:
-    # The queue kills a task after its timeout; a lease outlasting that means a delivery is
-    # never claimed twice while a worker may still be running it.
-    return settings.Q_CLUSTER["timeout"] + 10
+def lease() -> timedelta:
+    return timedelta(seconds=settings.EVENTS["LEASE"])
 
 
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` (main thread only, as in a queue worker)."""
+    """Interrupt the block after ``seconds`` (main thread only, as in a queue worker).
+
+    The queue's own timeout is a SIGALRM too (django-q2 arms ``alarm()`` around each task):
+    the block borrows the timer and gives back what is left of the queue's alarm, so that
+    one limit never cancels the other. If the queue's alarm is due first, it interrupts the
+    handler as the handler's limit would, and is spent.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # the queue's own timeout is the bound here
         return
 
+    queue_alarm, _ = signal.getitimer(signal.ITIMER_REAL)
+    limit = min(seconds, queue_alarm) if queue_alarm else seconds
+    interrupted = False
+    why = (
+        f"ran longer than its time limit of {seconds:g} s"
+        if limit == seconds
+        else "ran into the task queue's timeout"
+    )
+
     def interrupt(signum, frame):
-        raise TimeLimitExceeded(f"ran longer than its time limit of {seconds:g} s")
+        nonlocal interrupted
+        interrupted = True
+        raise TimeLimitExceeded(why)
 
     previous = signal.signal(signal.SIGALRM, interrupt)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    started = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if queue_alarm and not (interrupted and limit == queue_alarm):
+            left = queue_alarm - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
+
+
+@contextmanager
+def lease_renewed(delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
+    """Keep the claim on ``delivery`` while its handler runs, up to the handler's limit.
+
+    The lease is short, so a killed worker's delivery is claimed again within seconds; a
+    thread renews it every third of its length, on its own database connection. Past the
+    handler's time limit (which interrupts the handler) renewal stops: a worker stuck beyond
+    it loses the delivery to another.
+    """
+    period = lease().total_seconds() / 3
+    stop = threading.Event()
+
+    def renew() -> None:
+        deadline = time.monotonic() + seconds_allowed
+        try:
+            while not stop.wait(period) and time.monotonic() < deadline:
+                held_by_us(delivery).update(lease_expires_at=timezone.now() + lease())
+        finally:
+            connection.close()
+
+    renewer = threading.Thread(target=renew, name=f"lease-{delivery.pk}", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
 
 
 def claim(delivery_id: int) -> Delivery | None:
@@ -88,11 +136,23 @@ def claim(delivery_id: int) -> Delivery | None:
         status=Status.RUNNING,
         attempts=F("attempts") + 1,
         started_at=now,
-        lease_expires_at=now + timedelta(seconds=lease_seconds()),
+        lease_expires_at=now + lease(),
     )
     if not claimed:
         return None
     return Delivery.objects.select_related("event").get(pk=delivery_id)
+
+
+def held_by_us(delivery: Delivery):
+    """The delivery's row while this claim holds it. The claim is told by its attempt and its
+    start: a replay starts the attempts over, so a worker stuck on an earlier run can share
+    the attempt number of a newer one, never its start."""
+    return Delivery.objects.filter(
+        pk=delivery.pk,
+        status=Status.RUNNING,
+        attempts=delivery.attempts,
+        started_at=delivery.started_at,
+    )
 
 
 def execute(delivery_id: int) -> str:
@@ -108,7 +168,7 @@ def execute(delivery_id: int) -> str:
 
     started = time.monotonic()
     try:
-        with time_limit(handler.seconds_allowed):
+        with lease_renewed(delivery, handler.seconds_allowed), time_limit(handler.seconds_allowed):
             handler.func(delivery.event)
     except Skip as reason:
         return _record(delivery, Status.SKIPPED, started=started, error=str(reason))
@@ -166,9 +226,7 @@ def _record(
     }
     if started is not None:
         outcome["duration_ms"] = round((time.monotonic() - started) * 1000)
-    held = Delivery.objects.filter(
-        pk=delivery.pk, status=Status.RUNNING, attempts=delivery.attempts
-    ).update(**outcome)
+    held = held_by_us(delivery).update(**outcome)
     if not held:
         logger.warning("delivery %s was claimed by another worker meanwhile", delivery.pk)
         return ""
@@ -187,15 +245,26 @@ def _record(
 
 
 def retry_now(deliveries) -> list[int]:
-    """Operator's retry: give failed and dead deliveries one more attempt, at once."""
-    ids = list(
-        deliveries.filter(status__in=[Status.FAILED, Status.DEAD]).values_list("pk", flat=True)
+    """Operator's retry: give failed and dead deliveries one more attempt, at once.
+
+    Returns the ids this call moved to pending. Each row is a compare-and-set whose row count
+    decides, so of concurrent retries of one delivery exactly one wins; rows are taken in id
+    order, so that two bulk retries never wait on each other's locks in a cycle.
+    """
+    retryable = [Status.FAILED, Status.DEAD]
+    candidates = list(
+        deliveries.filter(status__in=retryable).order_by("pk").values_list("pk", flat=True)
     )
-    if not ids:
+    if not candidates:
         return []
+    now = timezone.now()
     with transaction.atomic():
-        Delivery.objects.filter(pk__in=ids, status__in=[Status.FAILED, Status.DEAD]).update(
-            status=Status.PENDING, next_attempt_at=timezone.now(), lease_expires_at=None
-        )
-        transaction.on_commit(lambda: enqueue_deliveries(ids), robust=True)
-    return ids
+        retried = [
+            pk
+            for pk in candidates
+            if Delivery.objects.filter(pk=pk, status__in=retryable).update(
+                status=Status.PENDING, next_attempt_at=now, lease_expires_at=None
+            )
+        ]
+        transaction.on_commit(lambda: enqueue_deliveries(retried), robust=True)
+    return retried

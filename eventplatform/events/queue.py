@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.utils import timezone
 from django_q.brokers import Broker, get_broker
+from django_q.signing import BadSignature, SignedPackage
 from django_q.tasks import async_task
 
 from .models import Delivery
@@ -35,3 +36,17 @@ def enqueue_deliveries(delivery_ids: Iterable[int], now: datetime | None = None)
     for delivery_id in ids:
         async_task(RUN_DELIVERY, delivery_id, broker=shared, task_name=f"delivery-{delivery_id}")
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now or timezone.now())
+
+
+def queued_delivery_ids() -> set[int]:
+    """Deliveries whose task still waits in the Redis queue (not yet pulled by any cluster)."""
+    queue = broker()
+    ids = set()
+    for package in queue.connection.lrange(queue.list_key, 0, -1):
+        try:
+            task = SignedPackage.loads(package)
+        except BadSignature:
+            continue
+        if task.get("func") == RUN_DELIVERY:
+            ids.add(task["args"][0])
+    return ids

@@ -1,54 +1,84 @@
-"""The safety net: re-enqueue deliveries that the normal path lost.
+"""Recovery: find the deliveries the normal path lost or must start later, and enqueue them.
 
-The Redis broker has no receipts and ``on_commit`` callbacks die with their process, so a
-periodic job (a django-q2 schedule, once a minute) finds three kinds of stranded delivery:
+The scheduler runs ``reconcile()`` every second. The Redis broker has no receipts, an
+``on_commit`` callback dies with its process, and a cluster killed or replaced loses what it
+held, so four kinds of delivery are enqueued here:
 
-- failed deliveries whose retry is due (retries wait here for their back-off to pass);
-- pending deliveries never enqueued (the process died between commit and enqueue), or
-  enqueued so long ago that the task must have been lost (Redis restarted);
-- running deliveries whose lease expired (the worker was killed mid-task).
+- failed deliveries whose retry is due (a retry waits here for its back-off to pass);
+- pending deliveries never enqueued (the process died between commit and enqueue);
+- running deliveries whose lease expired (the worker died mid-task; a live worker renews it);
+- deliveries whose task left the queue and never started: a cluster pulled it and was
+  killed (at once when its supervisor killed it, else after some seconds), or Redis
+  restarted empty.
 
 A delivery enqueued twice still runs once: the task claims it first.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import Delivery
-from .queue import enqueue_deliveries
+from .queue import enqueue_deliveries, queued_delivery_ids
+from .supervisor import last_replacement
 
 Status = Delivery.Status
-
-# A task still queued after this long is presumed lost and enqueued again.
-STALE_ENQUEUE = timedelta(minutes=10)
 BATCH = 500
 
 
-def stranded(now: datetime) -> dict[str, "Q"]:
-    grace = timedelta(seconds=settings.EVENTS["ENQUEUE_GRACE"])
-    lost = Q(enqueued_at__isnull=True) | Q(enqueued_at__lte=now - STALE_ENQUEUE)
+def grace(name: str) -> timedelta:
+    return timedelta(seconds=settings.EVENTS[name])
+
+
+def due(now: datetime) -> Q:
+    """Deliveries a worker may claim now."""
+    return Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
+        status=Status.RUNNING, lease_expires_at__lte=now
+    )
+
+
+def stranded(now: datetime) -> dict[str, Q]:
+    """Due deliveries not enqueued since they became due, by why."""
     return {
         "retry_due": Q(status=Status.FAILED, next_attempt_at__lte=now)
-        & (lost | Q(enqueued_at__lt=F("next_attempt_at"))),
-        "never_enqueued": Q(status=Status.PENDING, next_attempt_at__lte=now - grace) & lost,
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at"))),
+        "never_enqueued": Q(
+            status=Status.PENDING,
+            next_attempt_at__lte=now - grace("ENQUEUE_GRACE"),
+            enqueued_at__isnull=True,
+        ),
         "lease_expired": Q(status=Status.RUNNING, lease_expires_at__lte=now)
-        & (lost | Q(enqueued_at__lt=F("lease_expires_at"))),
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_expires_at"))),
     }
 
 
 def reconcile(now: datetime | None = None) -> dict[str, int]:
-    """Enqueue every stranded delivery; return how many of each kind."""
+    """Enqueue every stranded or lost delivery; return how many of each kind."""
     now = now or timezone.now()
     counts = {}
     for reason, condition in stranded(now).items():
-        ids = list(
-            Delivery.objects.filter(condition)
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:BATCH]
-        )
+        ids = _oldest_first(Delivery.objects.filter(condition))
         enqueue_deliveries(ids, now=now)
         counts[reason] = len(ids)
+    counts["lost_in_transit"] = len(_enqueue_lost(now))
     return counts
+
+
+def _enqueue_lost(now: datetime) -> list[int]:
+    # A task out of the queue for a while, or since a cluster was killed, will not start.
+    cutoff = max(now - grace("DEQUEUE_GRACE"), datetime.fromtimestamp(last_replacement(), tz=UTC))
+    # Read the deliveries before the queue: one pulled in between looks lost and is enqueued
+    # again, which is harmless; one read after the queue could be missed for good.
+    waiting = _oldest_first(Delivery.objects.filter(due(now), enqueued_at__lt=cutoff))
+    if not waiting:
+        return []
+    queued = queued_delivery_ids()
+    lost = [pk for pk in waiting if pk not in queued]
+    enqueue_deliveries(lost, now=now)
+    return lost
+
+
+def _oldest_first(deliveries) -> list[int]:
+    return list(deliveries.order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])

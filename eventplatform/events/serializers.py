@@ -75,5 +75,8 @@ class ReplaySerializer(serializers.Serializer):
 
 
 class ReplayResultSerializer(serializers.Serializer):
-    events = serializers.IntegerField()
-    deliveries = serializers.IntegerField()
+    events = serializers.IntegerField(help_text="Events chosen.")
+    deliveries = serializers.IntegerField(help_text="Deliveries started over and queued.")
+    skipped_running = serializers.IntegerField(
+        help_text="Deliveries left alone because a worker was running them."
+    )

@@ -1,11 +1,7 @@
 """Queue entry points: load by id, call the service, nothing else."""
 
-from . import delivery, reconciler
+from . import delivery
 
 
 def run_delivery(delivery_id: int) -> str:
     return delivery.execute(delivery_id)
-
-
-def reconcile() -> dict[str, int]:
-    return reconciler.reconcile()

@@ -8,10 +8,11 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django_q.status import Stat
 
 from .models import Delivery
 from .queue import broker
+from .scheduler import active_scheduler
+from .supervisor import clusters_taking_work
 
 HEALTH_WINDOW = timedelta(hours=24)
 
@@ -24,7 +25,9 @@ def healthz(request):
 
 @never_cache
 def readyz(request):
-    """The process can do its work: database, Redis and at least one worker cluster."""
+    """The platform can do its work: database, Redis, a worker cluster taking work, and the
+    scheduler. Workers and scheduler are judged by their supervisor's heartbeat and the
+    scheduler's lock, never by what a cluster says of itself."""
     checks = {}
     try:
         with connection.cursor() as cursor:
@@ -35,11 +38,13 @@ def readyz(request):
     try:
         broker().ping()
         checks["redis"] = "ok"
-        clusters = Stat.get_all(broker())
-        checks["workers"] = f"{len(clusters)} cluster(s)" if clusters else "error: none running"
+        clusters = clusters_taking_work()
+        checks["workers"] = f"{clusters} cluster(s)" if clusters else "error: none taking work"
+        holder = active_scheduler()
+        checks["scheduler"] = f"ok ({holder})" if holder else "error: none running"
     except Exception as error:
         checks["redis"] = f"error: {error}"
-        checks["workers"] = "unknown"
+        checks["workers"] = checks["scheduler"] = "unknown"
     ready = all(not str(v).startswith(("error", "unknown")) for v in checks.values())
     return JsonResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503

@@ -11,14 +11,13 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
 from .delivery import PermanentFailure, RetryLater, Skip
 from .envelope import CONTENT_TYPE, to_json
 from .models import Event, WebhookSubscription
-
-TIMEOUT_SECONDS = 15
 
 
 class EndpointGone(PermanentFailure):
@@ -38,7 +37,7 @@ def post_event(url: str, event: Event, *, secret: str) -> httpx.Response:
     """POST ``event`` to ``url``; raise what the delivery should make of a failure."""
     body = to_json(event).decode()
     headers = {"content-type": CONTENT_TYPE, **signed_headers(secret, str(event.id), body)}
-    response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
+    response = httpx.post(url, content=body, headers=headers, timeout=settings.OUTBOUND_TIMEOUT)
     raise_for_answer(response.status_code, response.headers, body=response.text, target=url)
     return response
 

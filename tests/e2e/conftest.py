@@ -33,7 +33,8 @@ def crm_receiver():
 
 @pytest.fixture(scope="session")
 def stack(django_db_setup, smtp_receiver, crm_receiver, tmp_path_factory):
-    """One ASGI server ("web") and one worker cluster on the test database."""
+    """One ASGI server ("web"), a supervised worker cluster and the scheduler on the test
+    database, as the Procfile runs them."""
     port = free_port()
     processes = Processes(
         stack_env(
@@ -46,6 +47,7 @@ def stack(django_db_setup, smtp_receiver, crm_receiver, tmp_path_factory):
     )
     try:
         processes.start_worker("worker")
+        processes.start_scheduler()
         processes.start_web("web", port)
         yield processes
     finally:

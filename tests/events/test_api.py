@@ -1,6 +1,10 @@
 """The staff API over the outbox, as an operator's script would use it."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -15,11 +19,13 @@ from tests.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
 receiver = {"up": False}
+notified: list[int] = []
 
 
 def notify_warehouse(event):
     if not receiver["up"]:
         raise ConnectionError("warehouse unreachable")
+    notified.append(event.data.order_id)
 
 
 def log_order(event):
@@ -30,6 +36,7 @@ def log_order(event):
 def orders(handlers, task_queue, django_capture_on_commit_callbacks):
     """Two orders: one fully delivered, one whose warehouse notice is a dead letter."""
     receiver["up"] = True
+    notified.clear()
     handlers.add(WIDGET_ORDERED, log_order)
     handlers.add(WIDGET_ORDERED, notify_warehouse, retry=RetryPolicy(delays=()))
     with django_capture_on_commit_callbacks(execute=True):
@@ -116,6 +123,31 @@ def test_an_event_shows_its_deliveries_and_a_dead_one_can_be_retried(
     again = client.post(f"/api/v1/deliveries/{failed['id']}/retry/")
     assert again.status_code == 409
     assert "succeeded" in again.json()["detail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_retries_of_a_dead_letter_run_it_once(staff, orders, task_queue):
+    _, dead = orders
+    delivery = Delivery.objects.get(event=dead, status=Status.DEAD)
+    receiver["up"] = True
+    clients = [api_client_for(staff) for _ in range(10)]
+    together = threading.Barrier(len(clients))
+
+    def retry(client) -> int:
+        together.wait()
+        try:
+            return client.post(f"/api/v1/deliveries/{delivery.pk}/retry/").status_code
+        finally:
+            connection.close()  # each thread has its own connection
+
+    with ThreadPoolExecutor(len(clients)) as pool:
+        answers = sorted(pool.map(retry, clients))
+
+    assert answers == [202] + [409] * 9
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SUCCEEDED, 2)
+    assert notified == [1, 2], "the warehouse heard of order 2 once"
 
 
 def test_the_catalog_lists_types_with_schemas(customer):

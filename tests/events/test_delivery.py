@@ -106,6 +106,7 @@ def test_failures_back_off_then_become_dead_letters(
         "retry_due": 0,
         "never_enqueued": 0,
         "lease_expired": 0,
+        "lost_in_transit": 0,
     }
 
 

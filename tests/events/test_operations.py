@@ -22,9 +22,10 @@ def test_readyz_says_what_is_missing(client):
     body = response.json()
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"] == "ok"
-    # No worker cluster runs in this test process.
+    # No worker cluster nor scheduler runs for this test.
     assert response.status_code == 503
-    assert body["checks"]["workers"] == "error: none running"
+    assert body["checks"]["workers"] == "error: none taking work"
+    assert body["checks"]["scheduler"] == "error: none running"
 
 
 def refuse(event):

@@ -1,4 +1,4 @@
-"""The reconciler recovers deliveries the normal path lost, in each of three ways."""
+"""The reconciler recovers deliveries the normal path lost, in each of four ways."""
 
 from datetime import timedelta
 
@@ -79,14 +79,29 @@ def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_ca
     assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [6])
 
 
-def test_a_task_lost_from_redis_is_enqueued_again_after_a_while(
+def test_a_task_that_left_the_queue_and_never_started_is_enqueued_again(
     task_queue, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         publish(WIDGET_ORDERED, {"order_id": 8, "customer_id": 1})
-    task_queue.purge()  # Redis restarted without persistence
+    task_queue.purge()  # a cluster pulled the task and was killed, or Redis restarted empty
 
-    assert reconcile(now=timezone.now() + timedelta(minutes=1))["never_enqueued"] == 0
-    assert reconcile(now=timezone.now() + timedelta(minutes=11))["never_enqueued"] == 1
+    soon = timezone.now() + timedelta(seconds=5)
+    assert reconcile(now=soon)["lost_in_transit"] == 0, "it may be on its way to a worker"
+    later = timezone.now() + timedelta(seconds=11)
+    assert reconcile(now=later)["lost_in_transit"] == 1
+    assert reconcile(now=later)["lost_in_transit"] == 0, "enqueued again once"
     task_queue.run()
     assert delivered == [8]
+
+
+def test_a_task_waiting_in_a_long_queue_is_not_enqueued_twice(
+    task_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 9, "customer_id": 1})
+
+    assert reconcile(now=timezone.now() + timedelta(minutes=5))["lost_in_transit"] == 0
+    assert len(task_queue) == 1
+    task_queue.run()
+    assert delivered == [9]

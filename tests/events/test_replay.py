@@ -1,15 +1,19 @@
 """Replay: archived events delivered again, by type and time range, from the API, admin or CLI."""
 
+import threading
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.outbox import publish
+from eventplatform.events.queue import enqueue_deliveries
+from eventplatform.events.subscriptions import RetryPolicy
 from tests.conftest import api_client_for
 from tests.events.sample import WIDGET_AUDITED, WIDGET_ORDERED
 
@@ -56,15 +60,87 @@ def test_staff_replay_a_type_over_a_time_range_through_the_api(
             format="json",
         )
     assert response.status_code == 202
-    assert response.json() == {"events": 2, "deliveries": 2}
+    assert response.json() == {"events": 2, "deliveries": 2, "skipped_running": 0}
     task_queue.run()
     assert sorted(shipped) == [2, 3]
     assert audited == []
+    # Each started over: this run is its first attempt.
     assert set(
         Delivery.objects.filter(event__payload__order_id__in=[2, 3]).values_list(
             "status", "attempts"
         )
-    ) == {("succeeded", 2)}
+    ) == {("succeeded", 1)}
+
+
+def refuse(event):
+    raise ConnectionError("the warehouse is down")
+
+
+def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
+    staff, handlers, task_queue, django_capture_on_commit_callbacks
+):
+    handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=(0,), jitter=0))
+    with django_capture_on_commit_callbacks(execute=True):
+        event = publish(WIDGET_ORDERED, {"order_id": 4, "customer_id": 1})
+    task_queue.run()
+    delivery = Delivery.objects.get(event=event)
+    enqueue_deliveries([delivery.pk])  # its retry, due at once
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("dead", 2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client_for(staff).post(
+            "/api/v1/events/replay/",
+            {"type": "sample.widget.ordered.v1", "since": event.time.isoformat()},
+            format="json",
+        )
+    assert response.json() == {"events": 1, "deliveries": 1, "skipped_running": 0}
+    task_queue.run()
+    delivery.refresh_from_db()
+    # Still failing, but a retry is scheduled again rather than a dead letter at once.
+    assert (delivery.status, delivery.attempts) == ("failed", 1)
+    assert delivery.next_attempt_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replay_leaves_a_running_delivery_to_its_worker(staff, handlers, task_queue):
+    running, release = threading.Event(), threading.Event()
+
+    def ship_slowly(event):
+        shipped.append(event.data.order_id)
+        running.set()
+        release.wait(10)
+
+    def worker():
+        try:
+            task_queue.run()
+        finally:
+            connection.close()  # the thread's own connection
+
+    shipped.clear()
+    handlers.add(WIDGET_ORDERED, ship_slowly)
+    with transaction.atomic():
+        event = publish(WIDGET_ORDERED, {"order_id": 5, "customer_id": 1})
+    busy = threading.Thread(target=worker)
+    busy.start()
+    try:
+        assert running.wait(10)
+        response = api_client_for(staff).post(
+            "/api/v1/events/replay/",
+            {"type": "sample.widget.ordered.v1", "since": event.time.isoformat()},
+            format="json",
+        )
+    finally:
+        release.set()
+        busy.join(10)
+
+    assert response.status_code == 202
+    assert response.json() == {"events": 1, "deliveries": 0, "skipped_running": 1}
+    task_queue.run()
+    assert shipped == [5], "the receiver got the order once"
+    delivery = Delivery.objects.get(event=event)
+    assert (delivery.status, delivery.attempts) == ("succeeded", 1)
 
 
 def test_replay_input_is_checked(staff, customer, history):

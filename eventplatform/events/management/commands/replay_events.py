@@ -32,12 +32,11 @@ class Command(BaseCommand):
             except KeyError:
                 raise CommandError(f"No handler named {handler!r} is subscribed.") from None
         events = select_events(type_pattern=type, **moments)
-        count, deliveries = replay(events, handler=handler, progress=self.show_progress)
-        if count:
+        replayed = replay(events, handler=handler, progress=self.show_progress)
+        if replayed.events:
             self.stdout.write("")
-        self.stdout.write(
-            self.style.SUCCESS(f"Replayed {count} events: {deliveries} deliveries queued.")
-        )
+        style = self.style.WARNING if replayed.skipped_running else self.style.SUCCESS
+        self.stdout.write(style(replayed.summary))
 
     def show_progress(self, done: int, total: int) -> None:
         filled = BAR * done // total

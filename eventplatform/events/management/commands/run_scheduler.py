@@ -1,0 +1,15 @@
+from django.core.management.base import BaseCommand
+
+from eventplatform.events.scheduler import Scheduler
+
+from .run_workers import run_until_signalled
+
+
+class Command(BaseCommand):
+    help = (
+        "Fire due retries and recover stranded deliveries every second; one instance is "
+        "active across nodes, the others stand by."
+    )
+
+    def handle(self, *args, **options):
+        run_until_signalled(Scheduler().run)

@@ -1,0 +1,24 @@
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+from eventplatform.events.supervisor import ClusterSupervisor
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the task workers (a django-q2 cluster) under a supervisor that replaces the "
+        "cluster when a process of it dies or it stops taking work."
+    )
+
+    def handle(self, *args, **options):
+        run_until_signalled(ClusterSupervisor().run)
+
+
+def run_until_signalled(loop) -> None:
+    """Run ``loop(stopping)`` until SIGTERM or SIGINT sets ``stopping``."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    loop(stopping)

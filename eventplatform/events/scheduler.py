@@ -1,0 +1,90 @@
+"""The scheduler: fires due retries and recovers stranded work, once a second.
+
+Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
+short expiry makes one instance active, renewed on every tick. The others stand by and try to
+take the lock on theirs, so when the active one dies another takes over within the lock's
+expiry. Two instances active at once (a tick that outlived the lock) are harmless: recovery
+only enqueues, and a delivery enqueued twice still runs once.
+"""
+
+import contextlib
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections
+from redis.exceptions import LockError, RedisError
+
+from .queue import broker
+from .reconciler import reconcile
+
+logger = logging.getLogger(__name__)
+
+LOCK_EXPIRY = 5.0
+
+
+def lock_name() -> str:
+    return f"{settings.NAMESPACE}:scheduler"
+
+
+def active_scheduler() -> str | None:
+    """Who holds the scheduler's lock: "host:pid" of the active instance, or None."""
+    holder = broker().connection.get(lock_name())
+    return holder.decode() if holder else None
+
+
+class Scheduler:
+    def __init__(self, tick: float | None = None) -> None:
+        self.tick = tick or settings.EVENTS["SCHEDULER_TICK"]
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.lock = broker().connection.lock(
+            lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False
+        )
+        self.active = False
+
+    def run(self, stopping: threading.Event) -> None:
+        logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
+        try:
+            while not stopping.is_set():
+                started = time.monotonic()
+                if self.hold_lock():
+                    self.recover()
+                stopping.wait(max(0.0, self.tick - (time.monotonic() - started)))
+        finally:
+            if self.active:
+                with contextlib.suppress(LockError, RedisError):
+                    self.lock.release()
+
+    def hold_lock(self) -> bool:
+        """Renew the lock if this instance holds it, else try to take it."""
+        try:
+            if self.active:
+                self.lock.reacquire()
+            else:
+                self.active = self.lock.acquire(token=self.identity)
+                if self.active:
+                    logger.info("scheduler %s is now the active instance", self.identity)
+        except LockError:
+            logger.warning("scheduler %s lost its lock to another instance", self.identity)
+            self.active = False
+        except RedisError as error:
+            logger.warning("scheduler cannot reach Redis: %s", error)
+            self.active = False
+        return self.active
+
+    def recover(self) -> None:
+        try:
+            counts = reconcile()
+        except Exception:
+            # The database or Redis went away mid-tick; the next tick starts afresh.
+            logger.exception("scheduler tick failed")
+            return
+        finally:
+            close_old_connections()
+        if any(counts.values()):
+            logger.info(
+                "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)
+            )

@@ -1,0 +1,215 @@
+"""Supervising the worker cluster from outside it.
+
+A django-q2 cluster whose child process dies while it holds the cluster's task queue lock
+stops taking work for good, while its sentinel reincarnates the child and reports itself
+alive (django-q2 #23, #339). Nothing inside the cluster can be trusted to notice, so
+``run_workers`` runs ``qcluster`` as a child in a process group of its own and replaces the
+whole group, new processes and new queues, when
+
+- the cluster exits;
+- any of its processes dies: a healthy cluster keeps its processes (recycling is off), so a
+  death means a kill, an out-of-memory kill or a timeout kill, any of which may hold a lock;
+- work waits in the queue while the cluster has idle workers and starts nothing: a wedge
+  nobody saw happen.
+
+Whatever the replaced cluster held comes back through the scheduler (expired leases, tasks
+that left the queue and never started). While its cluster is up and taking work, the
+supervisor beats a heartbeat in Redis, which ``/readyz`` reads.
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import psutil
+from django.conf import settings
+from django_q.signals import post_execute_in_worker, pre_execute
+from redis.exceptions import RedisError
+
+from .queue import broker
+
+logger = logging.getLogger(__name__)
+
+# Set in the cluster's environment: its workers count the tasks they start and finish.
+CLUSTER_ID_VARIABLE = "EVENTPLATFORM_CLUSTER_ID"
+BOOT_GRACE = 10.0  # seconds a new cluster gets to start its processes and take work
+HEARTBEAT_EXPIRY = 2.0
+
+
+def heartbeats_key() -> str:
+    return f"{settings.NAMESPACE}:clusters"
+
+
+def counters_key(cluster_id: str) -> str:
+    return f"{settings.NAMESPACE}:cluster:{cluster_id}"
+
+
+def replaced_key() -> str:
+    return f"{settings.NAMESPACE}:cluster-replaced-at"
+
+
+def last_replacement() -> float:
+    """When a supervisor last killed a cluster (Unix time), 0 if never: the tasks that
+    cluster had pulled from the queue and not started are lost from then on."""
+    return float(broker().connection.get(replaced_key()) or 0)
+
+
+def clusters_taking_work() -> int:
+    """Clusters whose supervisor saw them up and taking work in the last few seconds."""
+    return broker().connection.zcount(heartbeats_key(), time.time(), "+inf")
+
+
+def count_started(sender, **kwargs) -> None:
+    """In a supervised cluster's workers: count each task started, in Redis."""
+    _count("started")
+
+
+def count_finished(sender, **kwargs) -> None:
+    _count("finished")
+
+
+def _count(field: str) -> None:
+    # django-q2 sends these signals outside its error handling: raising here would kill the
+    # worker (Redis down as its task ends), and its supervisor would then SIGKILL the whole
+    # cluster with the other workers' reactions in flight. A lost count only blurs stall
+    # detection, as a Redis restarted empty does.
+    try:
+        broker().connection.hincrby(counters_key(os.environ[CLUSTER_ID_VARIABLE]), field, 1)
+    except RedisError as error:
+        logger.warning("could not count a task %s (%s)", field, error)
+
+
+def count_tasks() -> None:
+    pre_execute.connect(count_started, dispatch_uid="events.count_started")
+    post_execute_in_worker.connect(count_finished, dispatch_uid="events.count_finished")
+
+
+class ClusterSupervisor:
+    def __init__(self, tick: float = 0.5) -> None:
+        self.tick = tick
+        self.workers = settings.Q_CLUSTER["workers"]
+        self.stall_after = settings.EVENTS["STALL_AFTER"]
+        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.process: subprocess.Popen | None = None
+        self.replacements = 0
+
+    def run(self, stopping: threading.Event) -> None:
+        self.start()
+        try:
+            while not stopping.wait(self.tick):
+                problem = self.problem()
+                if problem is None:
+                    self.beat()
+                    continue
+                logger.error("replacing the worker cluster: %s", problem)
+                self.forget()
+                self.kill()
+                if stopping.wait(self.backoff()):
+                    break
+                self.start()
+        finally:
+            self.forget()
+            self.stop()
+
+    def start(self) -> None:
+        self.cluster_id = uuid.uuid4().hex
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "django", "qcluster"],
+            env={**os.environ, CLUSTER_ID_VARIABLE: self.cluster_id},
+            start_new_session=True,
+        )
+        self.started_at = time.monotonic()
+        self.members: set[int] = set()
+        self.progress = (-1, time.monotonic())
+        self.idle_for = 0.0
+        logger.info("started worker cluster %s (pid %s)", self.cluster_id, self.process.pid)
+
+    def backoff(self) -> float:
+        """No wait for a cluster that ran a while; a growing one for a cluster that cannot
+        start (Redis down), so that it is retried, not spun."""
+        if time.monotonic() - self.started_at > 60:
+            self.replacements = 0
+        self.replacements += 1
+        return 0.0 if self.replacements == 1 else min(0.5 * 2 ** (self.replacements - 2), 8.0)
+
+    def problem(self) -> str | None:
+        """Why the cluster cannot be trusted to take work, or None."""
+        if (code := self.process.poll()) is not None:
+            return f"qcluster exited with {code}"
+        try:
+            alive = {
+                child.pid
+                for child in psutil.Process(self.process.pid).children(recursive=True)
+                if child.status() != psutil.STATUS_ZOMBIE
+            }
+        except psutil.NoSuchProcess:
+            return "qcluster vanished"
+        if dead := self.members - alive:
+            return f"process {', '.join(map(str, sorted(dead)))} of the cluster died"
+        self.members |= alive
+        return self.stalled()
+
+    def stalled(self) -> str | None:
+        """Work waits, a worker is free, and the cluster started nothing for a while."""
+        now = time.monotonic()
+        try:
+            waiting = broker().queue_size()
+            counters = broker().connection.hgetall(counters_key(self.cluster_id))
+        except RedisError:
+            return None  # the cluster cannot take work either; /readyz says why
+        started = int(counters.get(b"started", 0))
+        busy = started - int(counters.get(b"finished", 0))
+        if started != self.progress[0] or not waiting or busy >= self.workers:
+            self.progress = (started, now)
+        self.idle_for = now - self.progress[1]
+        if now - self.started_at < BOOT_GRACE or self.idle_for < self.stall_after:
+            return None
+        return f"{waiting} task(s) waited {self.idle_for:.0f} s; no worker took one"
+
+    def beat(self) -> None:
+        """Say the cluster takes work; not while it starts, nor while work waits for it."""
+        if time.monotonic() - self.started_at < 1 or not self.members or self.idle_for > 1:
+            return
+        try:
+            connection = broker().connection
+            connection.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
+            connection.zremrangebyscore(heartbeats_key(), "-inf", time.time())
+        except RedisError:
+            pass
+
+    def forget(self) -> None:
+        try:
+            connection = broker().connection
+            connection.zrem(heartbeats_key(), self.identity)
+            connection.delete(counters_key(self.cluster_id))
+        except RedisError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL the cluster and everything it started; what they held is recovered."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        with contextlib.suppress(RedisError):
+            broker().connection.set(replaced_key(), time.time())
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Ask the cluster to finish its tasks and stop; kill it after ``grace`` seconds.
+
+        A qcluster may hang in its own shutdown (django-q2 #346): the wait is bounded.
+        """
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            logger.warning("worker cluster did not stop within %g s; killing it", grace)
+        self.kill()
