@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -226,7 +226,13 @@ def _record(
     }
     if started is not None:
         outcome["duration_ms"] = round((time.monotonic() - started) * 1000)
-    held = held_by_us(delivery).update(**outcome)
+    try:
+        held = held_by_us(delivery).update(**outcome)
+    except (InterfaceError, OperationalError):
+        # The connection died while the handler ran (dropped, or the database restarted):
+        # record on a new one rather than leave the work to run again when the lease lapses.
+        connection.close()
+        held = held_by_us(delivery).update(**outcome)
     if not held:
         logger.warning("delivery %s was claimed by another worker meanwhile", delivery.pk)
         return ""

@@ -3,7 +3,9 @@
 import signal
 import time
 
+import psycopg
 import pytest
+from django.db import connection
 from django_q.timeout import TimeoutHandler
 
 from eventplatform.events.delivery import claim, execute
@@ -70,3 +72,25 @@ def test_the_queue_timeout_interrupts_a_handler_with_a_longer_limit(
     delivery.refresh_from_db()
     assert "the task queue's timeout" in delivery.last_error
     assert delivery.duration_ms < 5000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_attempt_is_recorded_when_the_database_dropped_the_connection_meanwhile(
+    handlers, django_capture_on_commit_callbacks
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite is a file, it has no connection to drop")
+
+    def outlive_the_connection(event):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            [pid] = cursor.fetchone()
+        with psycopg.connect(**connection.get_connection_params()) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    handlers.add(WIDGET_ORDERED, outlive_the_connection)
+    delivery = publish_order(django_capture_on_commit_callbacks)
+
+    assert execute(delivery.pk) == Status.SUCCEEDED
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == (Status.SUCCEEDED, 1), "not left to re-run"
