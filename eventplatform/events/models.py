@@ -11,13 +11,45 @@ from django.utils.functional import cached_property
 from .catalog import get_event_type
 
 
+class PostgresqlOnly(models.Expression):
+    """A column default only PostgreSQL computes; other databases store NULL."""
+
+    allowed_default = True
+    output_field = models.BigIntegerField()
+
+    def __init__(self, sql: str) -> None:
+        super().__init__()
+        self.sql = sql
+
+    def as_sql(self, compiler, connection):
+        return "NULL", []
+
+    def as_postgresql(self, compiler, connection):
+        return self.sql, []
+
+
 class Event(models.Model):
     """A domain event, written in the transaction that caused it (the outbox).
 
-    ``position`` orders events for resume; ``id`` is the CloudEvents id clients see.
+    ``position`` orders events for resume; ``id`` is the CloudEvents id clients see. On
+    PostgreSQL, where transactions may commit out of position order, the two transaction ids
+    let a resume find the events that may have committed after the one a client saw (see
+    ``realtime.consumers.unseen_after``). The INSERT computes them: no extra round trip.
     """
 
     position = models.BigAutoField(primary_key=True)
+    transaction_id = models.BigIntegerField(
+        null=True,
+        editable=False,
+        db_default=PostgresqlOnly("pg_current_xact_id()::text::bigint"),
+        help_text="PostgreSQL: the transaction that wrote it.",
+    )
+    oldest_open_transaction = models.BigIntegerField(
+        null=True,
+        editable=False,
+        db_default=PostgresqlOnly("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
+        help_text="PostgreSQL: the oldest transaction still open when it was written.",
+    )
     id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     type = models.CharField(max_length=120, db_index=True)
     source = models.CharField(max_length=120)
@@ -27,6 +59,13 @@ class Event(models.Model):
 
     class Meta:
         ordering = ["-position"]
+        indexes = [
+            models.Index(
+                fields=["transaction_id"],
+                name="event_transaction",
+                condition=Q(transaction_id__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} #{self.position}"

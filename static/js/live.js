@@ -11,7 +11,12 @@
 (function () {
   "use strict";
 
-  const CLOSE = { UNAUTHENTICATED: 4401, TOO_SLOW: 4408, TOO_FAR_BEHIND: 4410 };
+  // 4408, 4503 and any other code: reconnect with `since`, backing off.
+  const CLOSE = { UNAUTHENTICATED: 4401, TOO_SLOW: 4408, TOO_FAR_BEHIND: 4410, UNAVAILABLE: 4503 };
+  // A server that cannot listen yet (4503, its Redis is down) opens the socket only to close
+  // it at once: a socket counts as live once it has stayed open this long, so that such a
+  // socket neither shows "Live" nor resets the back-off.
+  const SETTLE_MS = 500;
 
   function stream({ onEvent, onStatus } = {}) {
     const meta = document.querySelector('meta[name="stream-since"]');
@@ -19,6 +24,11 @@
     const seen = new Set();
     let retries = 0;
     let socket = null;
+    let settled = null;
+    // Screen readers announce the changes too ("Reconnecting…").
+    document.querySelectorAll("[data-stream-status]").forEach((node) => {
+      node.setAttribute("role", "status");
+    });
 
     function status(state) {
       document.querySelectorAll("[data-stream-status]").forEach((node) => {
@@ -34,8 +44,10 @@
       const query = since ? "?since=" + encodeURIComponent(since) : "";
       socket = new WebSocket(`${scheme}://${location.host}/ws/stream/${query}`);
       socket.onopen = () => {
-        retries = 0;
-        status("live");
+        settled = setTimeout(() => {
+          retries = 0;
+          status("live");
+        }, SETTLE_MS);
       };
       socket.onmessage = (message) => {
         const event = JSON.parse(message.data);
@@ -49,6 +61,7 @@
         }
       };
       socket.onclose = (close) => {
+        clearTimeout(settled);
         if (close.code === CLOSE.UNAUTHENTICATED) {
           location.assign("/accounts/login/?next=" + encodeURIComponent(location.pathname));
           return;
@@ -68,6 +81,7 @@
     connect();
     return {
       close() {
+        clearTimeout(settled);
         socket.onclose = null;
         socket.close();
       },

@@ -1,19 +1,28 @@
 """The live stream over a real channel layer on Redis: who may connect, who sees what, resume."""
 
+import asyncio
+import copy
 import json
+import logging
+import threading
+from urllib.parse import urlsplit
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
+from django.db import connection, transaction
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from eventplatform.asgi import application
 from eventplatform.events.outbox import publish
+from eventplatform.events.realtime import hub
 from eventplatform.events.realtime.consumers import CloseCode
 from eventplatform.events.realtime.hub import get_hub
+from eventplatform.events.realtime.pages import latest_event_id
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import PASSWORD
+from tests.receivers import SilentServer, free_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -181,3 +190,160 @@ async def test_a_socket_that_cannot_keep_up_is_closed_with_4408_not_silently_ski
     outputs = [await communicator.receive_output(timeout=3) for _ in range(3)]
     assert [json.loads(o["text"])["position"] for o in outputs[:2]] == [1, 2]
     assert outputs[2] == {"type": "websocket.close", "code": CloseCode.TOO_SLOW}
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite lets one transaction write at a time"
+)
+async def test_a_resume_never_skips_an_event_that_committed_after_the_one_seen(customer):
+    """A transaction writes an event, another writes a later one and commits first; a client
+    sees that one, goes away, and resumes after the first transaction commits."""
+    written, commit, late = threading.Event(), threading.Event(), []
+
+    def slow_transaction():
+        try:
+            with transaction.atomic():
+                late.append(publish(WIDGET_ORDERED, {"order_id": 1, "customer_id": customer.pk}))
+                written.set()
+                commit.wait(timeout=10)
+        finally:
+            connection.close()
+
+    writer = threading.Thread(target=slow_transaction)
+    writer.start()
+    assert await asyncio.to_thread(written.wait, 10)
+
+    communicator, _, _ = await connect(user=customer)
+    seen = await order(customer.pk, order_id=2)
+    assert (await next_event(communicator))["id"] == str(seen.id)
+    await communicator.disconnect()
+    # A page rendered now reflects the same point, and resumes from it too.
+    assert await database_sync_to_async(latest_event_id)() == str(seen.id)
+
+    commit.set()
+    await asyncio.to_thread(writer.join, 10)
+    assert late[0].position < seen.position, "committed last, numbered first"
+
+    communicator, _, _ = await connect(user=customer, since=seen.id)
+    assert (await next_event(communicator))["id"] == str(late[0].id)
+    assert await communicator.receive_nothing(timeout=0.3)
+    await communicator.disconnect()
+
+
+class RedisDoor:
+    """A TCP proxy in front of the real Redis: shut it for an outage, open it to end one."""
+
+    def __init__(self, upstream: str) -> None:
+        url = urlsplit(upstream)
+        self.upstream = (url.hostname, url.port or 6379)
+        self.port = free_port()
+        self.address = url._replace(netloc=f"127.0.0.1:{self.port}").geturl()
+        self.ends: set[asyncio.StreamWriter] = set()
+        self.pipes: set[asyncio.Task] = set()
+
+    async def open(self) -> None:
+        self.server = await asyncio.start_server(self._pipe, "127.0.0.1", self.port)
+
+    async def shut(self) -> None:
+        self.server.close()
+        for writer in self.ends:
+            writer.close()
+        await asyncio.gather(*self.pipes)
+        await self.server.wait_closed()
+
+    async def _pipe(self, client_reader, client_writer) -> None:
+        self.pipes.add(asyncio.current_task())
+        redis_reader, redis_writer = await asyncio.open_connection(*self.upstream)
+        self.ends |= {client_writer, redis_writer}
+        await asyncio.gather(
+            self._copy(client_reader, redis_writer),
+            self._copy(redis_reader, client_writer),
+            return_exceptions=True,
+        )
+
+    @staticmethod
+    async def _copy(reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+
+
+def channel_layer_at(settings, address: str) -> None:
+    layers = copy.deepcopy(settings.CHANNEL_LAYERS)
+    layers["default"]["CONFIG"]["hosts"][0]["address"] = address
+    settings.CHANNEL_LAYERS = layers
+
+
+def realtime_errors(caplog) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.levelno >= logging.ERROR
+        and record.name.startswith("eventplatform.events.realtime")
+    ]
+
+
+@pytest.fixture(params=["refusing", "silent"])
+def unreachable_redis(request, settings, monkeypatch):
+    """The channel layer pointed at a Redis that refuses connections, or at one that accepts
+    them and never answers."""
+    if request.param == "refusing":
+        channel_layer_at(settings, f"redis://127.0.0.1:{free_port()}/0")
+        yield
+        return
+    silent = SilentServer()
+    channel_layer_at(settings, f"redis://127.0.0.1:{silent.port}/0")
+    monkeypatch.setattr(hub, "REDIS_TIMEOUT", 0.5)
+    yield
+    silent.stop()
+
+
+async def test_without_redis_a_socket_is_told_to_retry_not_refused(
+    unreachable_redis, customer, caplog
+):
+    communicator, connected, _ = await connect(user=customer)
+    assert connected, "a refusal would reach the browser as a bare 403"
+    assert await communicator.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": CloseCode.UNAVAILABLE,
+    }
+    await communicator.disconnect()
+    assert realtime_errors(caplog) == []
+
+
+@pytest.fixture
+async def redis_door(settings):
+    """The channel layer reaching Redis through a door the test shuts and opens again."""
+    door = RedisDoor(settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"])
+    await door.open()
+    channel_layer_at(settings, door.address)
+    yield door
+    await door.shut()
+
+
+async def test_after_a_redis_outage_a_reconnecting_socket_catches_up(redis_door, customer, caplog):
+    communicator, _, _ = await connect(user=customer)
+    seen = await order(customer.pk, order_id=1)
+    assert (await next_event(communicator))["id"] == str(seen.id)
+
+    await redis_door.shut()
+    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.TOO_SLOW
+    await communicator.disconnect()
+    communicator, connected, _ = await connect(user=customer, since=seen.id)
+    assert connected
+    assert (await communicator.receive_output(timeout=3))["code"] == CloseCode.UNAVAILABLE
+    await communicator.disconnect()
+    await order(customer.pk, order_id=2)
+
+    await redis_door.open()
+    communicator, _, _ = await connect(user=customer, since=seen.id)
+    assert (await next_event(communicator))["data"]["order_id"] == 2
+    await order(customer.pk, order_id=3)
+    assert (await next_event(communicator))["data"]["order_id"] == 3
+    await communicator.disconnect()
+    assert realtime_errors(caplog) == [
+        "stream hub lost the channel layer; closing sockets to resume"
+    ]

@@ -8,11 +8,12 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.db.models import Q
 
 from ..audience import groups_for_user
 from ..envelope import to_json
 from ..models import Event
-from .hub import get_hub
+from .hub import StreamUnavailable, get_hub
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ class CloseCode:
     TOO_SLOW = 4408  # the client resumes from its last event id
     # More missed than a resume carries, or resuming from an unknown event: the client reloads.
     TOO_FAR_BEHIND = 4410
+    # The server cannot listen for events (its Redis is down): the client retries, backing off.
+    UNAVAILABLE = 4503
 
 
 class TooFarBehind(Exception):
@@ -32,23 +35,41 @@ class TooFarBehind(Exception):
 NIL_UUID = str(uuid.UUID(int=0))
 
 
+def unseen_after(mark: Event) -> Q:
+    """The events a client that has seen ``mark`` may not have seen yet.
+
+    SQLite lets one transaction write at a time: events commit in position order, and the
+    unseen ones come after ``mark``. On PostgreSQL a transaction still open when ``mark`` was
+    written may commit after it, whatever its position, while one already finished committed
+    before it and its events reached the client first. So every transaction from the oldest
+    then open on (every later position included), except ``mark``'s own up to ``mark``. A
+    few events the client has may come again; it applies each id once. See "Resume in commit
+    order" in docs/architecture.md.
+    """
+    if mark.oldest_open_transaction is None:  # SQLite, or written before PostgreSQL kept it
+        return Q(position__gt=mark.position)
+    return Q(transaction_id__gte=mark.oldest_open_transaction) & ~Q(
+        transaction_id=mark.transaction_id, position__lte=mark.position
+    )
+
+
 def missed_events(since: str, groups: list[str]) -> list[tuple[int, str]]:
-    """Encoded events after event ``since`` that ``groups`` may see, oldest first.
+    """Encoded events that ``groups`` may see and that may have committed after event
+    ``since``, in position order.
 
     Raises TooFarBehind when they are too many, or when ``since`` is no event we know (so
     what the client missed cannot be told): the client then reloads its page.
     """
-    try:
-        after = 0 if since == NIL_UUID else Event.objects.get(id=uuid.UUID(since)).position
-    except (ValueError, Event.DoesNotExist):
-        logger.info("resume from unknown event %r: asking the client to reload", since)
-        raise TooFarBehind from None
+    missed = Event.objects.filter(audiences__group__in=groups)
+    if since != NIL_UUID:
+        try:
+            mark = Event.objects.get(id=uuid.UUID(since))
+        except (ValueError, Event.DoesNotExist):
+            logger.info("resume from unknown event %r: asking the client to reload", since)
+            raise TooFarBehind from None
+        missed = missed.filter(unseen_after(mark))
     limit = settings.EVENTS["RESUME_LIMIT"]
-    missed = list(
-        Event.objects.filter(position__gt=after, audiences__group__in=groups)
-        .distinct()
-        .order_by("position")[: limit + 1]
-    )
+    missed = list(missed.distinct().order_by("position")[: limit + 1])
     if len(missed) > limit:
         raise TooFarBehind
     return [(event.position, to_json(event).decode()) for event in missed]
@@ -63,17 +84,20 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope["user"]
         if not user.is_authenticated:
-            await self.accept()
-            await self.close(code=CloseCode.UNAUTHENTICATED)
+            await self._refuse(CloseCode.UNAUTHENTICATED)
             return
         self.entitled = [str(g) for g in await database_sync_to_async(groups_for_user)(user)]
         self.buffer: asyncio.Queue = asyncio.Queue(maxsize=settings.EVENTS["SOCKET_BUFFER"])
-        self.closing = False
+        self.closing = self.closed = False
         self.hub = get_hub()
         # Listen first, then read the outbox: an event committed in between arrives both
         # ways and is sent once. Accepting only once listening means a client that sees the
         # socket open misses nothing published after that.
-        await self.hub.join(self, self.entitled)
+        try:
+            await self.hub.join(self, self.entitled)
+        except StreamUnavailable:
+            await self._refuse(CloseCode.UNAVAILABLE)
+            return
         await self.accept()
         since = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [""])[0]
         sent: set[int] = set()
@@ -84,9 +108,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
                 await self._close(CloseCode.TOO_FAR_BEHIND)
                 return
             for position, text in missed:
-                await self.send(text_data=text)
+                await self._send_event(text)
                 sent.add(position)
         self.sender = asyncio.create_task(self._send_live(sent))
+
+    async def _refuse(self, code: int) -> None:
+        """Accept, then close with ``code``: closed before accepting, the socket would reach
+        the browser as a bare 403, which it can tell neither to log in nor to retry."""
+        await self.accept()
+        await self.close(code=code)
 
     async def _send_live(self, already_sent: set[int]) -> None:
         while True:
@@ -94,6 +124,12 @@ class StreamConsumer(AsyncWebsocketConsumer):
             if position in already_sent:
                 already_sent.discard(position)
                 continue
+            await self._send_event(text)
+
+    async def _send_event(self, text: str) -> None:
+        # The close may be sent while a resume or the live sender is under way (the socket
+        # lagged, or its hub lost Redis): nothing may follow it, or the server raises.
+        if not self.closed:
             await self.send(text_data=text)
 
     def offer(self, position: int, text: str) -> None:
@@ -116,7 +152,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def _close(self, code: int) -> None:
         self.closing = True
         self.hub.leave(self)
-        await self.close(code=code)
+        if not self.closed:  # the hub may have closed it while a resume was read
+            self.closed = True
+            await self.close(code=code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """The stream is one-way; what a client sends is ignored."""

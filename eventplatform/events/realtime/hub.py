@@ -25,6 +25,9 @@ REFRESH_SECONDS = 60
 # A message older than this has waited in Redis long enough that the layer may have expired
 # others behind it: every local socket is asked to resume from the outbox instead.
 MAX_LAG_SECONDS = 30
+# Redis may be down, or take connections and never answer: the hub's group changes give up
+# after this long (a socket waiting to join is then told to retry; sockets joined resume).
+REDIS_TIMEOUT = 5
 
 
 class Subscriber(Protocol):
@@ -33,21 +36,33 @@ class Subscriber(Protocol):
     def lagged(self) -> None: ...
 
 
+class StreamUnavailable(Exception):
+    """The hub cannot listen (Redis unreachable): a socket should retry later."""
+
+
 class StreamHub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.members: dict[str, set[Subscriber]] = defaultdict(set)
+        self.listening = False
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
 
     async def join(self, subscriber: Subscriber, groups: list[str]) -> None:
-        """Start delivering events of ``groups`` to ``subscriber``; returns once listening."""
-        for group in groups:
-            self.members[group].add(subscriber)
+        """Start delivering events of ``groups`` to ``subscriber``; returns once listening.
+
+        Raises StreamUnavailable when the hub cannot listen (Redis unreachable).
+        """
         if self._task is None or self._task.done():
             self._ready.clear()
             self._task = asyncio.create_task(self._listen(), name="stream-hub")
         await self._ready.wait()
+        if not self.listening:
+            raise StreamUnavailable
+        # A member only once listening: a hub that fails tells its members to resume, and
+        # that must not reach a socket still being opened.
+        for group in groups:
+            self.members[group].add(subscriber)
 
     def leave(self, subscriber: Subscriber) -> None:
         for group in list(self.members):
@@ -73,10 +88,16 @@ class StreamHub:
         # The default "specific." prefix: channels-redis receives all of a process's channels
         # through one key named by that prefix.
         channel = await self.layer.new_channel()
+        try:
+            await asyncio.wait_for(self.layer.group_add(STREAM_GROUP, channel), REDIS_TIMEOUT)
+        except Exception as error:
+            logger.warning("stream hub cannot reach the channel layer (%r); sockets retry", error)
+            self._ready.set()
+            return
+        self.listening = True
+        self._ready.set()
         refresher = asyncio.create_task(self._keep_membership(channel))
         try:
-            await self.layer.group_add(STREAM_GROUP, channel)
-            self._ready.set()
             while True:
                 message = await self.layer.receive(channel)
                 if message.get("type") == "stream.event":
@@ -87,11 +108,13 @@ class StreamHub:
             # Redis went away: every socket may have missed events, so all resume.
             logger.exception("stream hub lost the channel layer; closing sockets to resume")
             self._lag_all()
-            self._ready.set()
         finally:
+            self.listening = False
             refresher.cancel()
             try:
-                await self.layer.group_discard(STREAM_GROUP, channel)
+                await asyncio.wait_for(
+                    self.layer.group_discard(STREAM_GROUP, channel), REDIS_TIMEOUT
+                )
             except Exception:
                 logger.warning("could not leave the stream group; it expires by itself")
 
@@ -99,7 +122,7 @@ class StreamHub:
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             try:
-                await self.layer.group_add(STREAM_GROUP, channel)
+                await asyncio.wait_for(self.layer.group_add(STREAM_GROUP, channel), REDIS_TIMEOUT)
             except Exception:
                 # Left as it is, the group would forget this process and its sockets would
                 # silently receive nothing. They resume instead, and the next join starts over.
