@@ -95,6 +95,8 @@ class DeliveryAdmin(admin.ModelAdmin):
         "duration_ms",
         "next_attempt_at",
         "lease_expires_at",
+        "claimed_by",
+        "replayed_at",
         "last_error",
         "formatted_traceback",
     ]

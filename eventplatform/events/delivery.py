@@ -9,6 +9,7 @@ and a handler may wait on the network for seconds.
 """
 
 import logging
+import os
 import signal
 import threading
 import time
@@ -25,6 +26,7 @@ from django.utils import timezone
 from .models import Delivery
 from .queue import enqueue_deliveries
 from .subscriptions import Handler, get_handler
+from .supervisor import CLUSTER_ID_VARIABLE
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
@@ -137,6 +139,7 @@ def claim(delivery_id: int) -> Delivery | None:
         attempts=F("attempts") + 1,
         started_at=now,
         lease_expires_at=now + lease(),
+        claimed_by=os.environ.get(CLUSTER_ID_VARIABLE, ""),
     )
     if not claimed:
         return None
@@ -272,5 +275,5 @@ def retry_now(deliveries) -> list[int]:
                 status=Status.PENDING, next_attempt_at=now, lease_expires_at=None
             )
         ]
-        transaction.on_commit(lambda: enqueue_deliveries(retried), robust=True)
+        transaction.on_commit(lambda: enqueue_deliveries(retried, first=True), robust=True)
     return retried

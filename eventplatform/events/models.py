@@ -112,6 +112,16 @@ class Delivery(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(
+        max_length=40,
+        blank=True,
+        help_text="The worker cluster that holds it, or ran its last attempt.",
+    )
+    replayed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When an operator last replayed it; its attempts started over then.",
+    )
     started_at = models.DateTimeField(null=True, blank=True, help_text="Last attempt's start.")
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Last attempt.")

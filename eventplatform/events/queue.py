@@ -27,14 +27,32 @@ def broker() -> Broker:
     return _broker[1]
 
 
-def enqueue_deliveries(delivery_ids: Iterable[int], now: datetime | None = None) -> None:
-    """Put one task per delivery on the queue and note when, for the reconciler."""
+class FrontOfQueue:
+    """The shared broker, putting tasks at the head of the queue instead of its tail."""
+
+    def __init__(self, shared: Broker) -> None:
+        self.shared = shared
+        self.list_key = shared.list_key
+
+    def enqueue(self, task: bytes) -> int:
+        # The pusher pops from the left.
+        return self.shared.connection.lpush(self.list_key, task)
+
+
+def enqueue_deliveries(
+    delivery_ids: Iterable[int], now: datetime | None = None, *, first: bool = False
+) -> None:
+    """Put one task per delivery on the queue and note when, for the reconciler.
+
+    ``first`` puts them ahead of everything waiting, in order: retries that are due and work
+    recovered from a crash have waited already, and must not wait again behind a backlog.
+    """
     ids = list(delivery_ids)
     if not ids:
         return
-    shared = broker()
-    for delivery_id in ids:
-        async_task(RUN_DELIVERY, delivery_id, broker=shared, task_name=f"delivery-{delivery_id}")
+    target = FrontOfQueue(broker()) if first else broker()
+    for delivery_id in reversed(ids) if first else ids:
+        async_task(RUN_DELIVERY, delivery_id, broker=target, task_name=f"delivery-{delivery_id}")
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now or timezone.now())
 
 

@@ -6,12 +6,14 @@ held, so four kinds of delivery are enqueued here:
 
 - failed deliveries whose retry is due (a retry waits here for its back-off to pass);
 - pending deliveries never enqueued (the process died between commit and enqueue);
-- running deliveries whose lease expired (the worker died mid-task; a live worker renews it);
+- running deliveries whose lease expired (the worker died mid-task; a live worker renews it),
+  or whose cluster a supervisor killed (no need to wait for the lease);
 - deliveries whose task left the queue and never started: a cluster pulled it and was
   killed (at once when its supervisor killed it, else after some seconds), or Redis
   restarted empty.
 
-A delivery enqueued twice still runs once: the task claims it first.
+They go to the head of the queue: they have waited already. A delivery enqueued twice still
+runs once: the task claims it first.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -22,10 +24,11 @@ from django.utils import timezone
 
 from .models import Delivery
 from .queue import enqueue_deliveries, queued_delivery_ids
-from .supervisor import last_replacement
+from .supervisor import replaced_clusters
 
 Status = Delivery.Status
 BATCH = 500
+JUST_KILLED = timedelta(seconds=2)
 
 
 def grace(name: str) -> timedelta:
@@ -57,18 +60,30 @@ def stranded(now: datetime) -> dict[str, Q]:
 def reconcile(now: datetime | None = None) -> dict[str, int]:
     """Enqueue every stranded or lost delivery; return how many of each kind."""
     now = now or timezone.now()
+    replaced = replaced_clusters()
+    if replaced:
+        # A killed cluster's claims need not wait for their leases to lapse.
+        Delivery.objects.filter(
+            status=Status.RUNNING, claimed_by__in=replaced, lease_expires_at__gt=now
+        ).update(lease_expires_at=now)
     counts = {}
     for reason, condition in stranded(now).items():
         ids = _oldest_first(Delivery.objects.filter(condition))
-        enqueue_deliveries(ids, now=now)
+        enqueue_deliveries(ids, now=now, first=True)
         counts[reason] = len(ids)
-    counts["lost_in_transit"] = len(_enqueue_lost(now))
+    last_kill = datetime.fromtimestamp(max(replaced.values(), default=0), tz=UTC)
+    counts["lost_in_transit"] = len(_enqueue_lost(now, last_kill))
     return counts
 
 
-def _enqueue_lost(now: datetime) -> list[int]:
-    # A task out of the queue for a while, or since a cluster was killed, will not start.
-    cutoff = max(now - grace("DEQUEUE_GRACE"), datetime.fromtimestamp(last_replacement(), tz=UTC))
+def _enqueue_lost(now: datetime, last_kill: datetime) -> list[int]:
+    # A task out of the queue for a while will not start. Right after a cluster was killed,
+    # one out of the queue since before the kill will not either: no cluster started since
+    # has pulled anything yet (a cluster takes longer than that to boot), so what is missing
+    # was held by the dead one.
+    cutoff = now - grace("DEQUEUE_GRACE")
+    if now - last_kill < JUST_KILLED:
+        cutoff = max(cutoff, last_kill)
     # Read the deliveries before the queue: one pulled in between looks lost and is enqueued
     # again, which is harmless; one read after the queue could be missed for good.
     waiting = _oldest_first(Delivery.objects.filter(due(now), enqueued_at__lt=cutoff))
@@ -76,7 +91,7 @@ def _enqueue_lost(now: datetime) -> list[int]:
         return []
     queued = queued_delivery_ids()
     lost = [pk for pk in waiting if pk not in queued]
-    enqueue_deliveries(lost, now=now)
+    enqueue_deliveries(lost, now=now, first=True)
     return lost
 
 

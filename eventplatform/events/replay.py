@@ -79,6 +79,7 @@ def _replay_batch(events: Iterable[Event], handler: str) -> tuple[int, int]:
         "next_attempt_at": now,
         "lease_expires_at": None,
         "enqueued_at": None,
+        "replayed_at": now,
     }
     queued = []
     running = 0

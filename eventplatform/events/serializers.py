@@ -19,6 +19,8 @@ class DeliverySerializer(serializers.ModelSerializer):
             "finished_at",
             "duration_ms",
             "next_attempt_at",
+            "claimed_by",
+            "replayed_at",
         ]
 
 

@@ -51,14 +51,20 @@ def counters_key(cluster_id: str) -> str:
     return f"{settings.NAMESPACE}:cluster:{cluster_id}"
 
 
+REPLACED_MEMORY = 3600  # seconds a replaced cluster is remembered
+
+
 def replaced_key() -> str:
-    return f"{settings.NAMESPACE}:cluster-replaced-at"
+    return f"{settings.NAMESPACE}:replaced-clusters"
 
 
-def last_replacement() -> float:
-    """When a supervisor last killed a cluster (Unix time), 0 if never: the tasks that
-    cluster had pulled from the queue and not started are lost from then on."""
-    return float(broker().connection.get(replaced_key()) or 0)
+def replaced_clusters() -> dict[str, float]:
+    """Clusters a supervisor killed in the last hour, with when (Unix time): the deliveries
+    they held are free at once, and the tasks they had pulled and not started are lost."""
+    return {
+        cluster.decode(): killed_at
+        for cluster, killed_at in broker().connection.zrange(replaced_key(), 0, -1, withscores=True)
+    }
 
 
 def clusters_taking_work() -> int:
@@ -198,7 +204,9 @@ class ClusterSupervisor:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         with contextlib.suppress(RedisError):
-            broker().connection.set(replaced_key(), time.time())
+            connection = broker().connection
+            connection.zadd(replaced_key(), {self.cluster_id: time.time()})
+            connection.zremrangebyscore(replaced_key(), "-inf", time.time() - REPLACED_MEMORY)
 
     def stop(self, grace: float = 10.0) -> None:
         """Ask the cluster to finish its tasks and stop; kill it after ``grace`` seconds.

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from eventplatform.events import supervisor
 from eventplatform.events.delivery import claim
 from eventplatform.events.models import Delivery
 from eventplatform.events.outbox import publish
@@ -62,6 +63,33 @@ def test_a_delivery_whose_worker_was_killed_mid_task(
     assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [5])
 
 
+@pytest.fixture
+def replaced_cluster(monkeypatch):
+    """A worker cluster that a supervisor has killed and replaced."""
+    monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "killed-cluster")
+    yield lambda: supervisor.broker().connection.zadd(
+        supervisor.replaced_key(), {"killed-cluster": timezone.now().timestamp()}
+    )
+    supervisor.broker().connection.delete(supervisor.replaced_key())
+
+
+def test_a_delivery_held_by_a_killed_cluster_is_freed_without_waiting_for_its_lease(
+    task_queue, django_capture_on_commit_callbacks, replaced_cluster
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 7, "customer_id": 1})
+    task_queue.purge()
+    delivery = claim(Delivery.objects.get().pk)
+    assert delivery.claimed_by == "killed-cluster"
+    assert reconcile()["lease_expired"] == 0, "its cluster may still be running it"
+
+    replaced_cluster()
+    assert reconcile()["lease_expired"] == 1
+    task_queue.run()
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [7])
+
+
 def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         publish(WIDGET_ORDERED, {"order_id": 6, "customer_id": 1})
@@ -77,6 +105,22 @@ def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_ca
     task_queue.run()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [6])
+
+
+def test_a_due_retry_goes_ahead_of_the_new_work_waiting_in_the_queue(
+    task_queue, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 10, "customer_id": 1})
+    task_queue.purge()
+    Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
+    with django_capture_on_commit_callbacks(execute=True):
+        for order in (11, 12):
+            publish(WIDGET_ORDERED, {"order_id": order, "customer_id": 1})
+
+    assert reconcile()["retry_due"] == 1
+    task_queue.run()
+    assert delivered == [10, 11, 12], "the retry has waited already: it runs first"
 
 
 def test_a_task_that_left_the_queue_and_never_started_is_enqueued_again(

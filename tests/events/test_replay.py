@@ -101,6 +101,8 @@ def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
     # Still failing, but a retry is scheduled again rather than a dead letter at once.
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.next_attempt_at is not None
+    shown = api_client_for(staff).get(f"/api/v1/events/{event.id}/").json()["deliveries"][0]
+    assert shown["replayed_at"] is not None, "operators see that it was replayed"
 
 
 @pytest.mark.django_db(transaction=True)

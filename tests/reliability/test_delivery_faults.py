@@ -5,6 +5,7 @@ The stack retries after 1 s, 1 s and 1 s (``RETRY_SCHEDULE``, with its ±20 % ji
 each retry's lateness is the gap between two attempts at the receiver less about a second.
 """
 
+import itertools
 import os
 import signal
 import time
@@ -33,7 +34,7 @@ def attempts_by_delivery(crm) -> dict[str, list[float]]:
 
 def record_lateness(crm) -> None:
     for arrivals in attempts_by_delivery(crm).values():
-        for earlier, later in zip(arrivals, arrivals[1:], strict=False):
+        for earlier, later in itertools.pairwise(arrivals):
             record("retry lateness, seconds after its 1 s back-off", later - earlier - 1)
 
 
@@ -61,9 +62,11 @@ def test_a_reaction_that_always_fails_becomes_a_dead_letter_and_the_rest_flows(p
 
     wait_for(lambda: Delivery.objects.filter(handler=CRM, status="dead").count() == 10, 30)
     assert len(platform.acknowledged()) == 10, "every acknowledgement went out meanwhile"
-    assert not Delivery.objects.exclude(handler=CRM).exclude(
-        status__in=["succeeded", "skipped"]
-    ).exists()
+    assert (
+        not Delivery.objects.exclude(handler=CRM)
+        .exclude(status__in=["succeeded", "skipped"])
+        .exists()
+    )
     attempts = attempts_by_delivery(crm)
     assert len(attempts) == len(tickets)
     assert {len(a) for a in attempts.values()} == {4}, "one attempt and three retries each"

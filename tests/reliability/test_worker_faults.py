@@ -31,6 +31,18 @@ def workers(cluster):
     return sorted(sentinel.children(), key=lambda p: p.pid)
 
 
+def redone_after(crm, killed_at: float) -> list[float]:
+    """For each CRM update in flight at the kill and sent again: seconds from kill to resend."""
+    first_seen: dict[str, float] = {}
+    again = []
+    for request in crm.requests:
+        webhook_id = request.headers["webhook-id"]
+        if webhook_id in first_seen and first_seen[webhook_id] < killed_at < request.at:
+            again.append(request.at - killed_at)
+        first_seen.setdefault(webhook_id, request.at)
+    return again
+
+
 VICTIMS = {
     "idle workers": lambda cluster: workers(cluster)[:-2],
     "pusher and monitor": lambda cluster: workers(cluster)[-2:],
@@ -67,6 +79,8 @@ def test_busy_workers_killed_mid_burst_lose_nothing(platform, crm):
     assert len(platform.acknowledged()) == 200, "every acknowledgement arrived"
     record("kill -9 of busy workers mid-burst: seconds to the last reaction", done - killed_at)
     record("kill -9 of busy workers mid-burst: CRM updates received twice", platform.duplicates())
+    for again in redone_after(crm, killed_at):
+        record("kill -9 of busy workers mid-burst: seconds until work in flight ran again", again)
 
 
 def test_a_wedged_cluster_is_replaced_and_readyz_says_so_meanwhile(platform):
