@@ -197,7 +197,7 @@ Q_CLUSTER = {
     # A healthy cluster keeps its processes: `run_workers` replaces the whole cluster when one
     # of them dies, so workers are not recycled (a recycled worker looks like a dead one).
     "recycle": 0,
-    # The scheduler process (`run_scheduler`) does the timing; the cluster only runs tasks.
+    # The scheduler process (`run_scheduler`) runs the schedules, every second.
     "scheduler": False,
     "catch_up": False,
     "label": "Task queue",
@@ -239,7 +239,7 @@ EVENTS = {
     "ENQUEUE_GRACE": 5,
     # A task that left the queue this long ago without starting was lost with its cluster.
     "DEQUEUE_GRACE": 10,
-    # How often the scheduler looks for due retries and stranded work.
+    # How often the scheduler looks for stranded work; it also wakes when a retry falls due.
     "SCHEDULER_TICK": 1.0,
     # Work waiting this long while a cluster has idle workers and starts nothing: replaced.
     "STALL_AFTER": 5,

@@ -19,7 +19,7 @@ runs once: the task claims it first.
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 
 from .models import Delivery
@@ -74,6 +74,14 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     last_kill = datetime.fromtimestamp(max(replaced.values(), default=0), tz=UTC)
     counts["lost_in_transit"] = len(_enqueue_lost(now, last_kill))
     return counts
+
+
+def seconds_to_next_retry(now: datetime) -> float | None:
+    """How long until the next failed delivery is due again, if one is waiting."""
+    due = Delivery.objects.filter(status=Status.FAILED, next_attempt_at__gt=now).aggregate(
+        first=Min("next_attempt_at")
+    )["first"]
+    return (due - now).total_seconds() if due else None
 
 
 def _enqueue_lost(now: datetime, last_kill: datetime) -> list[int]:

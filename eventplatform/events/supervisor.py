@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 CLUSTER_ID_VARIABLE = "EVENTPLATFORM_CLUSTER_ID"
 BOOT_GRACE = 10.0  # seconds a new cluster gets to start its processes and take work
 HEARTBEAT_EXPIRY = 2.0
+REPLACED_MEMORY = 3600  # seconds a killed cluster is remembered
 
 
 def heartbeats_key() -> str:
@@ -49,9 +50,6 @@ def heartbeats_key() -> str:
 
 def counters_key(cluster_id: str) -> str:
     return f"{settings.NAMESPACE}:cluster:{cluster_id}"
-
-
-REPLACED_MEMORY = 3600  # seconds a replaced cluster is remembered
 
 
 def replaced_key() -> str:
@@ -220,4 +218,4 @@ class ClusterSupervisor:
             self.process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             logger.warning("worker cluster did not stop within %g s; killing it", grace)
-        self.kill()
+            self.kill()
