@@ -1,9 +1,9 @@
 """Running one delivery: claim it, run its handler within a time limit, record the outcome.
 
 A delivery is claimed by a compare-and-set on its row, so two tasks for the same delivery (a
-duplicate enqueue, a reconciler re-enqueue racing a slow worker) run the handler once.
+duplicate enqueue, a recovery re-enqueue racing a slow worker) run the handler once.
 Delivery is at least once all the same: a worker killed after the handler's work but before
-the record is re-run when its lease expires, so handlers are written to be idempotent. The
+the record is re-run when its lease lapses, so handlers are written to be idempotent. The
 handler runs outside any transaction of ours: on SQLite a transaction holds the write lock,
 and a handler may wait on the network for seconds.
 """
@@ -128,13 +128,17 @@ def lease_renewed(delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
         renewer.join()
 
 
+def claimable(now) -> Q:
+    """Deliveries a worker may claim at ``now``: due, or held by a lease that lapsed."""
+    return Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
+        status=Status.RUNNING, lease_expires_at__lte=now
+    )
+
+
 def claim(delivery_id: int) -> Delivery | None:
     """Mark the delivery running for this worker, or return None if it is not ours to run."""
     now = timezone.now()
-    claimable = Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
-        status=Status.RUNNING, lease_expires_at__lte=now
-    )
-    claimed = Delivery.objects.filter(claimable, pk=delivery_id).update(
+    claimed = Delivery.objects.filter(claimable(now), pk=delivery_id).update(
         status=Status.RUNNING,
         attempts=F("attempts") + 1,
         started_at=now,

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from .delivery import claimable
 from .models import Delivery
 from .queue import enqueue_deliveries, queued_delivery_ids
 from .supervisor import replaced_clusters
@@ -33,13 +34,6 @@ JUST_KILLED = timedelta(seconds=2)
 
 def grace(name: str) -> timedelta:
     return timedelta(seconds=settings.EVENTS[name])
-
-
-def due(now: datetime) -> Q:
-    """Deliveries a worker may claim now."""
-    return Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
-        status=Status.RUNNING, lease_expires_at__lte=now
-    )
 
 
 def stranded(now: datetime) -> dict[str, Q]:
@@ -94,7 +88,7 @@ def _enqueue_lost(now: datetime, last_kill: datetime) -> list[int]:
         cutoff = max(cutoff, last_kill)
     # Read the deliveries before the queue: one pulled in between looks lost and is enqueued
     # again, which is harmless; one read after the queue could be missed for good.
-    waiting = _oldest_first(Delivery.objects.filter(due(now), enqueued_at__lt=cutoff))
+    waiting = _oldest_first(Delivery.objects.filter(claimable(now), enqueued_at__lt=cutoff))
     if not waiting:
         return []
     queued = queued_delivery_ids()

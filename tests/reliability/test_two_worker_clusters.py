@@ -5,17 +5,9 @@ from django.contrib.auth import get_user_model
 
 from eventplatform.events.models import Delivery
 from support.services import ticket_create
-from tests.receivers import SmtpReceiver
 from tests.stack import Processes, stack_env, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def mailbox():
-    server = SmtpReceiver().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
