@@ -46,8 +46,11 @@ def record(name: str, value: float) -> None:
 class Platform:
     """Drives the running platform from outside, as an API client and its receivers see it."""
 
-    def __init__(self, processes: Processes, mailbox: SmtpReceiver, crm: HttpReceiver):
+    def __init__(
+        self, processes: Processes, mailbox: SmtpReceiver, crm: HttpReceiver, web: str = "web"
+    ):
         self.processes = processes
+        self.web = web
         self.mailbox = mailbox
         self.crm = crm
         customer = UserFactory(username="customer")
@@ -55,16 +58,18 @@ class Platform:
 
     @property
     def url(self) -> str:
-        return self.processes.urls["web"]
+        return self.processes.urls[self.web]
 
     def ready(self) -> httpx.Response:
         return httpx.get(self.url + "/readyz", timeout=5)
 
-    def post_tickets(self, count: int, prefix: str = "Ticket") -> list[int]:
-        """Create tickets through the API; return the ids of those created."""
+    def post_tickets(self, count: int, prefix: str = "Ticket", via: str | None = None) -> list[int]:
+        """Create tickets through the API (of web process ``via``); return their ids."""
         ids = []
         with httpx.Client(
-            base_url=self.url, headers={"Authorization": f"Token {self.token}"}, timeout=30
+            base_url=self.processes.urls[via or self.web],
+            headers={"Authorization": f"Token {self.token}"},
+            timeout=30,
         ) as client:
             for n in range(count):
                 response = client.post(
