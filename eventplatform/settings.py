@@ -236,7 +236,7 @@ EVENTS = {
     # of it, while the handler runs): a killed worker's delivery runs again this soon.
     "LEASE": 10,
     # A pending delivery not enqueued this many seconds after its commit is enqueued again.
-    "ENQUEUE_GRACE": 5,
+    "ENQUEUE_GRACE": 2,
     # A task that left the queue this long ago without starting was lost with its cluster.
     "DEQUEUE_GRACE": 10,
     # How often the scheduler looks for stranded work; it also wakes when a retry falls due.
