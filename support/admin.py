@@ -1,17 +1,65 @@
+"""Admin: tickets with their messages, and the rules and targets operators tune.
+
+Changes with a domain rule (status, priority, assignee, a new message) go through the
+services, as they do from the pages and the API; the admin only shows their refusals as form
+errors.
+"""
+
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from eventplatform.users import display_name
-
+from . import services
 from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Ticket
-from .services import apply_priority
+
+# Ticket fields that change through ``services.ticket_update`` rather than a plain save.
+SERVICE_FIELDS = ("status", "priority", "assignee")
+
+
+class MessageFormSet(forms.BaseInlineFormSet):
+    def clean(self) -> None:
+        super().clean()
+        for form in self.extra_forms:
+            if form.errors or not form.has_changed() or form.cleaned_data.get("DELETE"):
+                continue
+            try:
+                services.message_check(
+                    ticket=self.instance,
+                    author=form.cleaned_data["author"],
+                    internal=form.cleaned_data["internal"],
+                )
+            except PermissionDenied as refusal:
+                form.add_error(None, str(refusal))
+            except ValidationError as refusal:
+                form.add_error(None, refusal)
+
+    def save_new(self, form, commit: bool = True) -> Message:
+        """A message added here is posted like any other, so an agent's reply meets the SLA."""
+        return services.message_post(
+            ticket=self.instance,
+            author=form.cleaned_data["author"],
+            body=form.cleaned_data["body"],
+            internal=form.cleaned_data["internal"],
+        )
 
 
 class MessageInline(admin.StackedInline):
     model = Message
+    formset = MessageFormSet
     extra = 0
     fields = ["author", "from_agent", "internal", "body", "created_at"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["from_agent", "created_at"]
     raw_id_fields = ["author"]
+
+
+class TicketAdminForm(forms.ModelForm):
+    def clean_assignee(self):
+        assignee = self.cleaned_data["assignee"]
+        if "assignee" in self.changed_data:
+            error = services.ticket_change_errors(assignee=assignee).get("assignee")
+            if error:
+                raise ValidationError(error)
+        return assignee
 
 
 @admin.register(Ticket)
@@ -47,16 +95,27 @@ class TicketAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     inlines = [MessageInline]
+    form = TicketAdminForm
 
     @admin.display(description="reference", ordering="id")
     def reference(self, obj: Ticket) -> str:
         return obj.reference
 
     def save_model(self, request, obj: Ticket, form, change: bool) -> None:
-        # A priority set here moves the SLA due time as it does everywhere else.
-        if change and "priority" in form.changed_data:
-            apply_priority(obj, obj.priority, f"set by {display_name(request.user)} (admin)")
+        changes = {
+            field: form.cleaned_data[field]
+            for field in SERVICE_FIELDS
+            if change and field in form.changed_data
+        }
+        if changes:
+            # Save the other edits as they stand, then make these through the service.
+            stored = Ticket.objects.get(pk=obj.pk)
+            for field in changes:
+                setattr(obj, field, getattr(stored, field))
         super().save_model(request, obj, form, change)
+        if changes:
+            services.ticket_update(ticket=obj, by=request.user, **changes)
+            obj.refresh_from_db()
 
 
 @admin.register(PrioritisationRule)

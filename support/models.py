@@ -9,6 +9,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from eventplatform.events.models import EventedQuerySet
+
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
 
@@ -145,6 +147,10 @@ validate_single_line = RegexValidator(
 )
 
 
+class TicketQuerySet(EventedQuerySet):
+    services = "support.services (ticket_update, message_post, ...)"
+
+
 class Ticket(models.Model):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
@@ -177,6 +183,8 @@ class Ticket(models.Model):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TicketQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -104,6 +104,20 @@ def ticket_create(*, customer: AbstractBaseUser, subject: str, body: str) -> Tic
 _UNCHANGED = object()
 
 
+def ticket_change_errors(
+    *, status: str | None = None, priority: str | None = None, assignee: object = _UNCHANGED
+) -> dict[str, str]:
+    """What is wrong with a change of status, priority or assignee, by field; empty if nothing."""
+    errors = {}
+    if status is not None and status not in Status.values:
+        errors["status"] = f"{status!r} is not a status."
+    if priority is not None and priority not in Priority.values:
+        errors["priority"] = f"{priority!r} is not a priority."
+    if assignee is not _UNCHANGED and assignee is not None and not is_agent(assignee):
+        errors["assignee"] = "Tickets are assigned to agents only."
+    return errors
+
+
 def ticket_update(
     *,
     ticket: Ticket,
@@ -112,16 +126,11 @@ def ticket_update(
     priority: str | None = None,
     assignee: object = _UNCHANGED,
 ) -> Ticket:
-    """An agent changes status, priority or assignee (a user, or ``None`` to unassign)."""
-    if not is_agent(by):
+    """An agent, or an operator allowed to change tickets, changes status, priority or assignee
+    (a user, or ``None`` to unassign)."""
+    if not (is_agent(by) or by.has_perm("support.change_ticket")):
         raise PermissionDenied("Only agents change a ticket's status, priority or assignee.")
-    errors = {}
-    if status is not None and status not in Status.values:
-        errors["status"] = f"{status!r} is not a status."
-    if priority is not None and priority not in Priority.values:
-        errors["priority"] = f"{priority!r} is not a priority."
-    if assignee is not _UNCHANGED and assignee is not None and not is_agent(assignee):
-        errors["assignee"] = "Tickets are assigned to agents only."
+    errors = ticket_change_errors(status=status, priority=priority, assignee=assignee)
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -139,10 +148,9 @@ def ticket_update(
 # --- messages ---------------------------------------------------------------------------------
 
 
-def message_post(
-    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool = False
-) -> Message:
-    """Add a reply or, for agents, an internal note; a first public agent reply meets the SLA."""
+def message_check(*, ticket: Ticket, author: AbstractBaseUser, internal: bool = False) -> bool:
+    """Raise unless ``author`` may write this message on ``ticket``; return whether an agent is
+    writing it."""
     agent = is_agent(author)
     if not agent and ticket.customer_id != author.pk:
         raise PermissionDenied("Customers write on their own tickets only.")
@@ -150,6 +158,14 @@ def message_post(
         raise PermissionDenied("Only agents write internal notes.")
     if not agent and ticket.status == Status.CLOSED:
         raise ValidationError({"body": "This ticket is closed; please open a new one."})
+    return agent
+
+
+def message_post(
+    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool = False
+) -> Message:
+    """Add a reply or, for agents, an internal note; a first public agent reply meets the SLA."""
+    agent = message_check(ticket=ticket, author=author, internal=internal)
     message = Message(
         ticket=ticket, author=author, body=body.strip(), from_agent=agent, internal=internal
     )

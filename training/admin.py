@@ -1,10 +1,12 @@
 """Admin: courses with their lessons, enrollments, notifications, and the analytics (read-only).
 
-Edits here go through model saves, so they emit events like any other write path.
+Edits here go through model saves, so they emit events like any other write path; an
+enrollment's status changes through the services, which hold what follows from it.
 """
 
 from django.contrib import admin
 
+from . import services
 from .models import (
     Activity,
     Course,
@@ -50,6 +52,28 @@ class EnrollmentAdmin(admin.ModelAdmin):
     readonly_fields = ["enrolled_at", "completed_at", "cancelled_at"]
     list_select_related = ["learner", "course"]
     inlines = [LessonProgressInline]
+
+    # How an operator ends an active enrollment.
+    status_changes = {
+        Enrollment.Status.CANCELLED: services.cancel_enrollment,
+        Enrollment.Status.COMPLETED: services.complete_enrollment,
+    }
+
+    def get_readonly_fields(self, request, obj: Enrollment | None = None) -> list[str]:
+        # A new enrollment starts active, and one that ended stays as it ended.
+        if obj is None or obj.status != Enrollment.Status.ACTIVE:
+            return [*self.readonly_fields, "status"]
+        return self.readonly_fields
+
+    def save_model(self, request, obj: Enrollment, form, change: bool) -> None:
+        if "status" not in form.changed_data:
+            super().save_model(request, obj, form, change)
+            return
+        # Save the other edits as they stand, then end the enrollment through the service.
+        end = self.status_changes[obj.status]
+        obj.status = form.initial["status"]
+        super().save_model(request, obj, form, change)
+        end(enrollment=obj)
 
 
 @admin.register(Notification)

@@ -1,4 +1,8 @@
-"""The training emails, rendered from templates as plain text with an HTML alternative."""
+"""The training emails, rendered from templates as plain text with an HTML alternative.
+
+Each takes the id of the event it answers, from which its Message-ID is derived: a delivery
+run again, or a replay, reaches the inbox as the same message rather than a new one.
+"""
 
 from django.urls import reverse
 
@@ -21,16 +25,18 @@ def enrollment_context(enrollment: Enrollment) -> dict:
     }
 
 
-def send_onboarding_email(enrollment: Enrollment) -> None:
+def send_onboarding_email(enrollment: Enrollment, *, event_id: str) -> None:
     send_templated(
         to=enrollment.learner.email,
         subject=f"Welcome to {enrollment.course.title}",
         template="training/email/onboarding",
         context=enrollment_context(enrollment),
+        event_id=event_id,
+        kind="onboarding",
     )
 
 
-def send_congratulations_email(enrollment: Enrollment) -> None:
+def send_congratulations_email(enrollment: Enrollment, *, event_id: str) -> None:
     send_templated(
         to=enrollment.learner.email,
         subject=f"You completed {enrollment.course.title}",
@@ -39,10 +45,14 @@ def send_congratulations_email(enrollment: Enrollment) -> None:
             **enrollment_context(enrollment),
             "dashboard_url": site_url(reverse("training:dashboard")),
         },
+        event_id=event_id,
+        kind="congratulations",
     )
 
 
-def send_instructor_update(*, instructor, subject: str, message: str, url: str) -> None:
+def send_instructor_update(
+    *, instructor, subject: str, message: str, url: str, event_id: str
+) -> None:
     send_templated(
         to=instructor.email,
         subject=subject,
@@ -52,4 +62,6 @@ def send_instructor_update(*, instructor, subject: str, message: str, url: str) 
             "message": message,
             "url": site_url(url),
         },
+        event_id=event_id,
+        kind="instructor-update",
     )

@@ -49,7 +49,7 @@ def send_onboarding_email(event: Event) -> None:
     enrollment = enrollment_of(event)
     if not enrollment.learner.email:
         raise Skip("The learner has no email address.")
-    emails.send_onboarding_email(enrollment)
+    emails.send_onboarding_email(enrollment, event_id=str(event.id))
 
 
 @subscribe(COURSE_COMPLETED)
@@ -57,7 +57,7 @@ def send_congratulations_email(event: Event) -> None:
     enrollment = enrollment_of(event)
     if not enrollment.learner.email:
         raise Skip("The learner has no email address.")
-    emails.send_congratulations_email(enrollment)
+    emails.send_congratulations_email(enrollment, event_id=str(event.id))
 
 
 @subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED)
@@ -120,6 +120,7 @@ def email_instructor(event: Event) -> None:
         subject=message,
         message=message,
         url=reverse("training:instructor-dashboard"),
+        event_id=str(event.id),
     )
 
 

@@ -6,6 +6,8 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from eventplatform.events.models import EventedQuerySet
+
 
 class CourseQuerySet(models.QuerySet):
     def published(self) -> "CourseQuerySet":
@@ -78,6 +80,10 @@ class Lesson(models.Model):
         return reverse("training:lesson", args=[self.course_id, self.pk])
 
 
+class EnrollmentQuerySet(EventedQuerySet):
+    services = "training.services (enroll, cancel_enrollment, complete_enrollment, ...)"
+
+
 class Enrollment(models.Model):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
@@ -94,6 +100,8 @@ class Enrollment(models.Model):
     enrolled_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = EnrollmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-enrolled_at", "-pk"]

@@ -62,6 +62,22 @@ def cancel_enrollment(*, enrollment: Enrollment) -> Enrollment:
     return enrollment
 
 
+def complete_enrollment(*, enrollment: Enrollment) -> Enrollment:
+    """Mark an active enrollment completed, whether or not every lesson was marked."""
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
+        if enrollment.status != Status.ACTIVE:
+            raise ValidationError({"status": "Only an active enrollment can be completed."})
+        _mark_completed(enrollment)
+    return enrollment
+
+
+def _mark_completed(enrollment: Enrollment) -> None:
+    enrollment.status = Status.COMPLETED
+    enrollment.completed_at = timezone.now()
+    enrollment.save(update_fields=["status", "completed_at"])
+
+
 def complete_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
     """Mark ``lesson`` complete; completing the last one completes the enrollment.
 
@@ -83,9 +99,7 @@ def complete_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress
             enrollment=enrollment, lesson=lesson
         )
         if created and enrollment.status == Status.ACTIVE and enrollment.next_lesson() is None:
-            enrollment.status = Status.COMPLETED
-            enrollment.completed_at = timezone.now()
-            enrollment.save(update_fields=["status", "completed_at"])
+            _mark_completed(enrollment)
     return progress
 
 

@@ -4,7 +4,9 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from eventplatform.events.models import Delivery, Event
+from eventplatform.events.replay import replay
 from training import services
+from training.events import ENROLLMENT_CREATED
 from training.models import Activity, DailyCourseStats, Enrollment, Notification
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +132,28 @@ def test_a_refused_enrollment_writes_nothing_and_emits_nothing(learner, instruct
     assert refused.value.message_dict == {"course": ["This course is not open for enrollment."]}
     assert not Enrollment.objects.exists()
     assert not Event.objects.exists()
+
+
+def test_a_replayed_enrollment_reaches_each_inbox_as_the_same_email_again(
+    learner,
+    course,
+    instructor,
+    enroll_now,
+    task_queue,
+    smtp_server,
+    django_capture_on_commit_callbacks,
+):
+    services.set_instructor_email(user=instructor, enabled=True)
+    enroll_now(learner, course)
+    task_queue.run()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replay(Event.objects.filter(type=ENROLLMENT_CREATED.name))
+    task_queue.run()
+
+    def message_ids(address: str) -> list[str]:
+        return [mail["Message-ID"] for mail in smtp_server.messages if mail["To"] == address]
+
+    welcome, update = message_ids("learner@example.com"), message_ids("instructor@example.com")
+    assert len(welcome) == len(update) == 2, "the replay sent each email again"
+    assert welcome[0] == welcome[1] != update[0] == update[1]
