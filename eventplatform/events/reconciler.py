@@ -29,7 +29,7 @@ from .supervisor import replaced_clusters
 
 Status = Delivery.Status
 BATCH = 500
-JUST_KILLED = timedelta(seconds=2)
+JUST_KILLED = timedelta(seconds=1)
 
 
 def grace(name: str) -> timedelta:
@@ -79,10 +79,10 @@ def seconds_to_next_retry(now: datetime) -> float | None:
 
 
 def _enqueue_lost(now: datetime, last_kill: datetime) -> list[int]:
-    # A task out of the queue for a while will not start. Right after a cluster was killed,
-    # one out of the queue since before the kill will not either: no cluster started since
-    # has pulled anything yet (a cluster takes longer than that to boot), so what is missing
-    # was held by the dead one.
+    # A task out of the queue for a while will not start. In the first tick after a cluster
+    # was killed, one out of the queue since before the kill will not either: the cluster
+    # started in its place has not pulled anything yet (it takes longer than that to boot),
+    # so what is missing was held by the dead one.
     cutoff = now - grace("DEQUEUE_GRACE")
     if now - last_kill < JUST_KILLED:
         cutoff = max(cutoff, last_kill)
