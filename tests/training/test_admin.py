@@ -26,38 +26,26 @@ def set_status_in_admin(client, enrollment: Enrollment, status: str):
     )
 
 
-def test_an_enrollment_cancelled_in_the_admin_records_when_and_tells_the_instructor(
-    admin_client, learner, course, enroll_now
+@pytest.mark.parametrize(
+    ("status", "moment", "event_type"),
+    [
+        (Status.CANCELLED, "cancelled_at", ENROLLMENT_CANCELLED),
+        (Status.COMPLETED, "completed_at", COURSE_COMPLETED),
+    ],
+)
+def test_an_enrollment_ended_in_the_admin_records_when_and_tells_the_instructor(
+    admin_client, learner, course, enroll_now, status, moment, event_type
 ):
     enrollment = enroll_now(learner, course)
     before = timezone.now()
 
-    response = set_status_in_admin(admin_client, enrollment, Status.CANCELLED)
+    response = set_status_in_admin(admin_client, enrollment, status)
 
     assert response.status_code == 302
     enrollment.refresh_from_db()
-    assert enrollment.status == Status.CANCELLED
-    assert enrollment.cancelled_at >= before
-    assert Event.objects.filter(
-        type=ENROLLMENT_CANCELLED.name, payload__enrollment_id=enrollment.pk
-    ).exists()
-
-
-def test_an_enrollment_completed_in_the_admin_records_when_and_tells_the_instructor(
-    admin_client, learner, course, enroll_now
-):
-    enrollment = enroll_now(learner, course)
-    before = timezone.now()
-
-    response = set_status_in_admin(admin_client, enrollment, Status.COMPLETED)
-
-    assert response.status_code == 302
-    enrollment.refresh_from_db()
-    assert enrollment.status == Status.COMPLETED
-    assert enrollment.completed_at >= before
-    assert Event.objects.filter(
-        type=COURSE_COMPLETED.name, payload__enrollment_id=enrollment.pk
-    ).exists()
+    assert enrollment.status == status
+    assert getattr(enrollment, moment) >= before
+    assert Event.objects.filter(type=event_type.name, payload__enrollment_id=enrollment.pk).exists()
 
 
 def test_an_enrollment_that_ended_stays_as_it_ended_in_the_admin(
