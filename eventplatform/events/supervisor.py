@@ -206,10 +206,12 @@ class ClusterSupervisor:
             connection.zadd(replaced_key(), {self.cluster_id: time.time()})
             connection.zremrangebyscore(replaced_key(), "-inf", time.time() - REPLACED_MEMORY)
 
-    def stop(self, grace: float = 10.0) -> None:
+    def stop(self, grace: float = 4.0) -> None:
         """Ask the cluster to finish its tasks and stop; kill it after ``grace`` seconds.
 
-        A qcluster may hang in its own shutdown (django-q2 #346): the wait is bounded.
+        A qcluster may hang in its own shutdown (django-q2 #346): the wait is bounded, and
+        shorter than a process manager waits for the supervisor itself (honcho: 5 s), so that
+        stopping never leaves a cluster behind. Work cut short runs again through recovery.
         """
         if self.process is None or self.process.poll() is not None:
             return
