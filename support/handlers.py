@@ -7,8 +7,8 @@ from the event so that a repeated send is recognisable.
 
 from django.conf import settings
 
-from eventplatform.events.delivery import PermanentFailure, Skip
 from eventplatform.events.models import Event
+from eventplatform.events.outcomes import PermanentFailure, Skip
 from eventplatform.events.subscriptions import subscribe
 from eventplatform.events.webhooks import post_event
 from eventplatform.mail import site_url
@@ -26,7 +26,7 @@ def _ticket(ticket_id: int) -> Ticket:
         raise PermanentFailure(f"Ticket {ticket_id} no longer exists.") from None
 
 
-@subscribe(TICKET_CREATED)
+@subscribe(TICKET_CREATED, name="support.acknowledgement-email")
 def send_acknowledgement_email(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     if not ticket.customer.email:
@@ -36,12 +36,12 @@ def send_acknowledgement_email(event: Event) -> None:
     )
 
 
-@subscribe(TICKET_CREATED)
+@subscribe(TICKET_CREATED, name="support.prioritisation")
 def prioritize_ticket(event: Event) -> None:
     services.ticket_prioritize(ticket_id=event.data.ticket_id)
 
 
-@subscribe(TICKET_CREATED)
+@subscribe(TICKET_CREATED, name="support.slack-new-ticket")
 def notify_agents_on_slack(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     priority = services.expected_priority(ticket)
@@ -59,7 +59,7 @@ def notify_agents_on_slack(event: Event) -> None:
     )
 
 
-@subscribe(TICKET_CREATED)
+@subscribe(TICKET_CREATED, name="support.crm-update")
 def update_crm(event: Event) -> None:
     if not settings.CRM_WEBHOOK_URL:
         raise Skip("CRM_WEBHOOK_URL is not set")
@@ -68,14 +68,14 @@ def update_crm(event: Event) -> None:
     post_event(settings.CRM_WEBHOOK_URL, event, secret=settings.CRM_WEBHOOK_SECRET)
 
 
-@subscribe(TICKET_PRIORITIZED)
+@subscribe(TICKET_PRIORITIZED, name="support.sla-timer")
 def schedule_sla_check(event: Event) -> None:
     """Arm the one-off first-response check at the ticket's current due time."""
     _ticket(event.data.ticket_id)
     services.sla_schedule(ticket_id=event.data.ticket_id)
 
 
-@subscribe(SLA_BREACHED)
+@subscribe(SLA_BREACHED, name="support.slack-sla-breach")
 def alert_agents_of_sla_breach(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     url = site_url(ticket.get_agent_url())
@@ -92,7 +92,7 @@ def alert_agents_of_sla_breach(event: Event) -> None:
     )
 
 
-@subscribe(MESSAGE_POSTED)
+@subscribe(MESSAGE_POSTED, name="support.reply-email")
 def email_customer_about_reply(event: Event) -> None:
     if not event.data.from_agent:
         return

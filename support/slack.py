@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from slack_sdk.webhook import WebhookClient
 
-from eventplatform.events.delivery import Skip
+from eventplatform.events.outcomes import Skip
 from eventplatform.events.webhooks import raise_for_answer
 
 from .models import Ticket

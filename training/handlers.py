@@ -7,9 +7,9 @@ and activity rows are unique per event, aggregates are recounted rather than inc
 from django.db import transaction
 from django.urls import reverse
 
-from eventplatform.events.delivery import PermanentFailure, Skip
 from eventplatform.events.models import Event
 from eventplatform.events.outbox import publish
+from eventplatform.events.outcomes import PermanentFailure, Skip
 from eventplatform.events.subscriptions import subscribe
 
 from . import emails, services
@@ -43,7 +43,7 @@ def enrollment_of(event: Event) -> Enrollment:
         raise PermanentFailure(f"Enrollment {event.data.enrollment_id} no longer exists.") from None
 
 
-@subscribe(ENROLLMENT_CREATED)
+@subscribe(ENROLLMENT_CREATED, name="training.onboarding-email")
 def send_onboarding_email(event: Event) -> None:
     """Welcome the learner with the course outline and a link to the first lesson."""
     enrollment = enrollment_of(event)
@@ -52,7 +52,7 @@ def send_onboarding_email(event: Event) -> None:
     emails.send_onboarding_email(enrollment, event_id=str(event.id))
 
 
-@subscribe(COURSE_COMPLETED)
+@subscribe(COURSE_COMPLETED, name="training.congratulations-email")
 def send_congratulations_email(event: Event) -> None:
     enrollment = enrollment_of(event)
     if not enrollment.learner.email:
@@ -60,7 +60,7 @@ def send_congratulations_email(event: Event) -> None:
     emails.send_congratulations_email(enrollment, event_id=str(event.id))
 
 
-@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED)
+@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED, name="training.learner-dashboard")
 def post_to_learning_dashboard(event: Event) -> None:
     """The learner's dashboard greets a new course and celebrates a completed one."""
     data = event.data
@@ -91,7 +91,7 @@ def instructor_message(event: Event) -> str:
     return f"{data.learner_name} completed {data.course_title}."
 
 
-@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED)
+@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED, name="training.instructor-notification")
 def notify_instructor(event: Event) -> None:
     """An in-app notification, which reaches the instructor dashboard live as its own event."""
     data = event.data
@@ -105,7 +105,7 @@ def notify_instructor(event: Event) -> None:
     )
 
 
-@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED)
+@subscribe(ENROLLMENT_CREATED, COURSE_COMPLETED, name="training.instructor-email")
 def email_instructor(event: Event) -> None:
     """Only for instructors who opted in; the others' deliveries are recorded as skipped."""
     enrollment = enrollment_of(event)
@@ -124,7 +124,13 @@ def email_instructor(event: Event) -> None:
     )
 
 
-@subscribe(ENROLLMENT_CREATED, ENROLLMENT_CANCELLED, LESSON_COMPLETED, COURSE_COMPLETED)
+@subscribe(
+    ENROLLMENT_CREATED,
+    ENROLLMENT_CANCELLED,
+    LESSON_COMPLETED,
+    COURSE_COMPLETED,
+    name="training.analytics",
+)
 def record_learning_activity(event: Event) -> None:
     """The analytics pipeline: record the activity, update the aggregates, push the charts."""
     data = event.data

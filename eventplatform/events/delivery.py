@@ -24,28 +24,13 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .models import Delivery
+from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
 from .subscriptions import Handler, get_handler
 from .supervisor import CLUSTER_ID_VARIABLE
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
-
-
-class Skip(Exception):
-    """Raised by a handler whose target is not configured: the delivery is recorded as skipped."""
-
-
-class PermanentFailure(Exception):
-    """Raised by a handler for a failure no retry can fix: the delivery becomes a dead letter."""
-
-
-class RetryLater(Exception):
-    """Raised by a handler told when to try again (an HTTP ``Retry-After``)."""
-
-    def __init__(self, message: str, *, seconds: float) -> None:
-        super().__init__(message)
-        self.seconds = seconds
 
 
 class TimeLimitExceeded(BaseException):

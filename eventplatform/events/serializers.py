@@ -58,7 +58,9 @@ class ReplaySerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="Events at or after this time.")
     until = serializers.DateTimeField(required=False, help_text="Events before this time.")
     handler = serializers.CharField(
-        required=False, allow_blank=True, help_text="Only this handler (its dotted name)."
+        required=False,
+        allow_blank=True,
+        help_text="Only this handler, by its name (e.g. support.crm-update).",
     )
 
     def validate_handler(self, value: str) -> str:

@@ -2,8 +2,12 @@
 
 Each app subscribes its reactions in ``handlers.py``, which the events app imports at start-up::
 
-    @subscribe(TICKET_CREATED, retry=RetryPolicy(delays=(10, 60)), time_limit=20)
+    @subscribe(TICKET_CREATED, name="support.acknowledgement-email", time_limit=20)
     def send_acknowledgement_email(event: Event) -> None: ...
+
+A handler's name is its identity: deliveries store it and operators see it, so it is given in
+code and never derived from where the function lives; moving or renaming the function changes
+nothing.
 
 Every subscribed handler gets its own delivery per event, so one failing never holds back another.
 """
@@ -17,6 +21,7 @@ from django.conf import settings
 
 from .catalog import EventType
 from .models import WEBHOOK_HANDLER_PREFIX, WebhookSubscription
+from .webhooks import deliver_to_subscription
 
 
 @dataclass(frozen=True)
@@ -65,15 +70,19 @@ _handlers: dict[str, Handler] = {}
 
 def subscribe(
     *event_types: EventType,
+    name: str,
     retry: RetryPolicy | None = None,
     time_limit: float | None = None,
 ) -> Callable[[Callable], Callable]:
-    """Register the decorated function as a handler of each of ``event_types``."""
+    """Register the decorated function as the handler ``name`` of each of ``event_types``."""
     if not event_types:
         raise TypeError("subscribe() needs at least one event type.")
+    if not name or name.startswith(WEBHOOK_HANDLER_PREFIX):
+        raise ValueError(f"{name!r} cannot name a handler.")
 
     def register(func: Callable) -> Callable:
-        name = f"{func.__module__}.{func.__qualname__}"
+        if name in _handlers and _handlers[name].func is not func:
+            raise ValueError(f"Another function is already subscribed as {name!r}.")
         _handlers[name] = Handler(
             name=name,
             func=func,
@@ -109,9 +118,6 @@ def get_handler(name: str) -> Handler:
 
 
 def webhook_handler(subscription: WebhookSubscription) -> Handler:
-    # Imported here: webhooks imports the delivery outcomes, and delivery imports this module.
-    from .webhooks import deliver_to_subscription
-
     return Handler(
         name=subscription.handler_name,
         func=partial(deliver_to_subscription, subscription.pk),

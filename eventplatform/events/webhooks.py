@@ -15,9 +15,9 @@ from django.conf import settings
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from .delivery import PermanentFailure, RetryLater, Skip
 from .envelope import CONTENT_TYPE, to_json
 from .models import Event, WebhookSubscription
+from .outcomes import PermanentFailure, RetryLater, Skip
 
 
 class EndpointGone(PermanentFailure):

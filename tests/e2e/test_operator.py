@@ -50,6 +50,6 @@ def test_an_operator_retries_a_failed_crm_delivery_after_the_receiver_recovers(
     screenshot(admin, "admin-delivery-retried")
 
     admin.goto("/events/health/")
-    crm = admin.locator("[data-health] tr[data-handler='support.handlers.update_crm']")
+    crm = admin.locator("[data-health] tr[data-handler='support.crm-update']")
     expect(crm).to_contain_text("100%")  # its one run that finished, succeeded on retry
     screenshot(admin, "event-health")

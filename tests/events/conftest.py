@@ -11,8 +11,9 @@ def handlers():
         names: list[str] = []
 
         def add(self, event_type, func, **policy):
-            subscribe(event_type, **policy)(func)
-            self.names.append(f"{func.__module__}.{func.__qualname__}")
+            name = f"{func.__module__}.{func.__qualname__}"
+            subscribe(event_type, name=name, **policy)(func)
+            self.names.append(name)
             return func
 
     registry = Registry()

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from eventplatform.events.delivery import PermanentFailure, RetryLater, Skip, retry_now
+from eventplatform.events.delivery import retry_now
 from eventplatform.events.models import Delivery
 from eventplatform.events.outbox import publish
+from eventplatform.events.outcomes import PermanentFailure, RetryLater, Skip
 from eventplatform.events.queue import enqueue_deliveries
 from eventplatform.events.reconciler import reconcile
 from eventplatform.events.subscriptions import RetryPolicy

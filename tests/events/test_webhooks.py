@@ -8,8 +8,8 @@ from cloudevents.core.bindings.http import HTTPMessage, from_structured
 from cloudevents.core.formats.json import JSONFormat
 from standardwebhooks import Webhook
 
-from eventplatform.events.delivery import PermanentFailure, RetryLater
 from eventplatform.events.outbox import publish
+from eventplatform.events.outcomes import PermanentFailure, RetryLater
 from eventplatform.events.webhooks import EndpointGone, post_event
 from tests.events.sample import WIDGET_ORDERED
 

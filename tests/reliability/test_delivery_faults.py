@@ -22,7 +22,7 @@ from tests.reliability.conftest import record
 from tests.stack import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
-CRM = "support.handlers.update_crm"
+CRM = "support.crm-update"
 
 
 def attempts_by_delivery(crm) -> dict[str, list[float]]:

@@ -58,9 +58,9 @@ def settle(task_queue, django_capture_on_commit_callbacks):
     return settle
 
 
-def delivery(ticket, handler_name: str, event_type: str = "support.ticket.created.v1"):
+def delivery(ticket, handler: str, event_type: str = "support.ticket.created.v1"):
     return Delivery.objects.get(
         event__type=event_type,
         event__payload__ticket_id=ticket.pk,
-        handler=f"support.handlers.{handler_name}",
+        handler=handler,
     )

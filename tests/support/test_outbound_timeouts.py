@@ -40,12 +40,16 @@ def test_reactions_to_a_silent_receiver_fail_on_their_timeout(
     task_queue.run()
 
     handler_limit_ms = django_settings.EVENTS["HANDLER_TIME_LIMIT"] * 1000
-    for reaction in ("send_acknowledgement_email", "notify_agents_on_slack", "update_crm"):
+    for reaction in (
+        "support.acknowledgement-email",
+        "support.slack-new-ticket",
+        "support.crm-update",
+    ):
         attempt = delivery(ticket, reaction)
         assert attempt.status == Status.FAILED, reaction
         assert "timed out" in attempt.last_error, (reaction, attempt.last_error)
         assert attempt.duration_ms < handler_limit_ms, reaction
-    assert delivery(ticket, "prioritize_ticket").status == Status.SUCCEEDED
+    assert delivery(ticket, "support.prioritisation").status == Status.SUCCEEDED
 
 
 @pytest.mark.parametrize(

@@ -55,7 +55,7 @@ def test_the_ticket_is_prioritised_by_the_rules_with_its_sla_due_time(
     assert ticket.priority == Priority.URGENT
     assert ticket.priority_reason == "rule: Outages"
     assert ticket.sla_due_at == ticket.created_at + timedelta(hours=1)
-    assert delivery(ticket, "prioritize_ticket").status == Status.SUCCEEDED
+    assert delivery(ticket, "support.prioritisation").status == Status.SUCCEEDED
 
 
 def test_agents_are_told_on_slack_with_blocks_and_a_link(
@@ -95,7 +95,7 @@ def test_the_crm_receives_a_signed_cloudevent(reactions_configured, customer, su
     assert received.get_data()["ticket_id"] == ticket.pk
     assert received.get_data()["subject"] == "Invoice question"
     assert received.get_data()["reference"] == ticket.reference
-    assert delivery(ticket, "update_crm").status == Status.SUCCEEDED
+    assert delivery(ticket, "support.crm-update").status == Status.SUCCEEDED
 
 
 def test_slack_failing_holds_back_nothing_and_is_retried_until_it_recovers(
@@ -108,9 +108,9 @@ def test_slack_failing_holds_back_nothing_and_is_retried_until_it_recovers(
 
     assert len(reactions_configured["smtp"].messages) == 1
     assert len(reactions_configured["crm"].requests) == 1
-    assert delivery(ticket, "send_acknowledgement_email").status == Status.SUCCEEDED
-    assert delivery(ticket, "update_crm").status == Status.SUCCEEDED
-    failed = delivery(ticket, "notify_agents_on_slack")
+    assert delivery(ticket, "support.acknowledgement-email").status == Status.SUCCEEDED
+    assert delivery(ticket, "support.crm-update").status == Status.SUCCEEDED
+    failed = delivery(ticket, "support.slack-new-ticket")
     assert failed.status == Status.FAILED
     assert "HTTP 500" in failed.last_error
     assert slack.url not in failed.last_error, "the webhook URL is a secret"
@@ -135,7 +135,7 @@ def test_slack_refusing_the_message_is_a_dead_letter_not_a_retry(
     reactions_configured["slack"].status = 404
     ticket = submit(customer)
     task_queue.run()
-    dead = delivery(ticket, "notify_agents_on_slack")
+    dead = delivery(ticket, "support.slack-new-ticket")
     assert (dead.status, dead.attempts) == (Status.DEAD, 1)
 
 
@@ -146,8 +146,8 @@ def test_unconfigured_slack_and_crm_are_recorded_as_skipped(
     ticket = submit(customer)
     task_queue.run()
 
-    slack = delivery(ticket, "notify_agents_on_slack")
-    crm = delivery(ticket, "update_crm")
+    slack = delivery(ticket, "support.slack-new-ticket")
+    crm = delivery(ticket, "support.crm-update")
     assert (slack.status, slack.last_error) == (Status.SKIPPED, "SLACK_WEBHOOK_URL is not set")
     assert (crm.status, crm.last_error) == (Status.SKIPPED, "CRM_WEBHOOK_URL is not set")
     assert len(smtp_server.messages) == 1

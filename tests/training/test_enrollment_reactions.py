@@ -56,7 +56,7 @@ def test_enrolling_notifies_learner_and_instructor_in_app_and_records_the_activi
     assert DailyCourseStats.objects.get(course=course).enrollments == 1
     # Without the opt-in the instructor gets no email, and the delivery says why.
     assert [m["To"] for m in smtp_server.messages] == ["learner@example.com"]
-    skipped = Delivery.objects.get(handler__endswith=".email_instructor")
+    skipped = Delivery.objects.get(handler="training.instructor-email")
     assert skipped.status == Status.SKIPPED
     assert "not opted in" in skipped.last_error
 
@@ -106,18 +106,18 @@ def test_one_failing_reaction_leaves_the_others_done_and_is_retried(
     enroll_now(learner, course)
     task_queue.run()
 
-    onboarding = Delivery.objects.get(handler__endswith=".send_onboarding_email")
+    onboarding = Delivery.objects.get(handler="training.onboarding-email")
     assert onboarding.status == Status.FAILED
     assert "Connection" in onboarding.last_error
     assert onboarding.next_attempt_at is not None
     others = Delivery.objects.filter(event__type="training.enrollment.created.v1").exclude(
         pk=onboarding.pk
     )
-    assert {d.handler.rsplit(".", 1)[1]: d.status for d in others} == {
-        "post_to_learning_dashboard": Status.SUCCEEDED,
-        "notify_instructor": Status.SUCCEEDED,
-        "email_instructor": Status.SKIPPED,
-        "record_learning_activity": Status.SUCCEEDED,
+    assert {d.handler: d.status for d in others} == {
+        "training.learner-dashboard": Status.SUCCEEDED,
+        "training.instructor-notification": Status.SUCCEEDED,
+        "training.instructor-email": Status.SKIPPED,
+        "training.analytics": Status.SUCCEEDED,
     }
     assert Notification.objects.filter(recipient=instructor).exists()
     assert DailyCourseStats.objects.get(course=course).enrollments == 1

@@ -14,7 +14,11 @@ class Command(BaseCommand):
         parser.add_argument("--type", required=True, help="An event type, or a prefix with *.")
         parser.add_argument("--since", required=True, help="ISO 8601: events at or after.")
         parser.add_argument("--until", help="ISO 8601: events before (default: now).")
-        parser.add_argument("--handler", default="", help="Only this handler (dotted name).")
+        parser.add_argument(
+            "--handler",
+            default="",
+            help="Only this handler, by its name (e.g. support.crm-update).",
+        )
 
     def handle(self, *args, type, since, until, handler, **options):
         moments = {}
