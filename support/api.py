@@ -8,9 +8,8 @@ from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from eventplatform.events.audience import is_agent
-
 from . import services
+from .audience import is_agent
 from .models import PRIORITY_RANK, Status, Ticket
 from .serializers import (
     MessageCreateSerializer,

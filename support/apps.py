@@ -7,5 +7,6 @@ class SupportConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Declares the event types, connects the model signals and subscribes the reactions.
-        from . import events, handlers, signals  # noqa: F401
+        # Declares the audience and the event types, connects the model signals and
+        # subscribes the reactions.
+        from . import audience, events, handlers, signals  # noqa: F401

@@ -7,8 +7,10 @@ own type, addressed to agents alone, so no customer channel can carry one.
 
 from datetime import datetime
 
-from eventplatform.events.audience import AGENTS, user_group
+from eventplatform.events.audience import user_group
 from eventplatform.events.catalog import EventType, Payload
+
+from .audience import AGENTS
 
 
 class TicketCreated(Payload):

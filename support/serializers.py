@@ -1,9 +1,9 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from eventplatform.events.audience import AGENTS_ROLE
 from eventplatform.users import display_name
 
+from .audience import AGENTS_ROLE
 from .models import (
     BODY_MAX_LENGTH,
     SUBJECT_MAX_LENGTH,

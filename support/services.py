@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-from eventplatform.events.audience import is_agent
 from eventplatform.users import display_name
 
+from .audience import is_agent
 from .models import (
     ACTIVE_STATUSES,
     CustomerProfile,

@@ -14,10 +14,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from eventplatform.events.audience import is_agent
 from eventplatform.events.realtime.pages import live_page
 
 from . import services
+from .audience import is_agent
 from .forms import ReplyForm, TicketForm, TicketUpdateForm
 from .models import ACTIVE_STATUSES, PRIORITY_RANK, Priority, Status, Ticket
 

@@ -8,9 +8,10 @@ from django_q.signing import SignedPackage
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from eventplatform.events.audience import AGENTS_ROLE, INSTRUCTORS_ROLE
 from eventplatform.events.queue import broker
+from support.audience import AGENTS_ROLE
 from tests.factories import UserFactory
+from training.audience import INSTRUCTORS_ROLE
 
 
 class TaskQueue:

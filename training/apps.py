@@ -6,5 +6,5 @@ class TrainingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Connect the model signals and subscribe the reactions.
-        from . import handlers, signals  # noqa: F401
+        # Declare the audience, connect the model signals and subscribe the reactions.
+        from . import audience, handlers, signals  # noqa: F401

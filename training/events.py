@@ -7,8 +7,10 @@ course's instructor sees the events of their courses; nobody else does.
 
 from datetime import datetime
 
-from eventplatform.events.audience import instructor_group, user_group
+from eventplatform.events.audience import user_group
 from eventplatform.events.catalog import EventType, Payload
+
+from .audience import instructor_group
 
 
 def learner_and_instructor(payload) -> list:

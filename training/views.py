@@ -11,11 +11,11 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from eventplatform.events.audience import is_instructor
 from eventplatform.events.realtime.pages import live_page
 
 from . import services
 from .analytics import instructor_charts
+from .audience import is_instructor
 from .models import Course, Enrollment, Lesson, Notification, NotificationPreference
 
 Status = Enrollment.Status

@@ -1,25 +1,29 @@
 """Realtime audiences: the groups a socket joins and an event type addresses.
 
-A user is entitled to ``user.<id>``, to ``agents`` when in the Agents group, and to
-``instructor.<id>`` when in the Instructors group. Events name the groups that may see them;
-a socket receives an event only when the two sets meet.
+Every user is entitled to ``user.<id>``. Apps declare the other groups and who may see them:
+``@entitlement`` registers a function that, given a user and the names of their Django
+groups (their roles), returns the audience groups of the app that user may see. Events name
+the groups that may see them; a socket receives an event only when the two sets meet. The
+backbone names no role.
 """
 
+from collections.abc import Callable, Iterable
 from typing import NewType
 
 Group = NewType("Group", str)
+Entitlement = Callable[[object, set[str]], Iterable[Group]]
 
-AGENTS = Group("agents")
-AGENTS_ROLE = "agents"
-INSTRUCTORS_ROLE = "instructors"
+_entitlements: list[Entitlement] = []
 
 
 def user_group(user_id: int) -> Group:
     return Group(f"user.{user_id}")
 
 
-def instructor_group(user_id: int) -> Group:
-    return Group(f"instructor.{user_id}")
+def entitlement(decide: Entitlement) -> Entitlement:
+    """Register ``decide(user, roles)``: the groups of an app that ``user`` may see."""
+    _entitlements.append(decide)
+    return decide
 
 
 def groups_for_user(user) -> list[Group]:
@@ -28,16 +32,10 @@ def groups_for_user(user) -> list[Group]:
         return []
     roles = set(user.groups.values_list("name", flat=True))
     groups = [user_group(user.pk)]
-    if AGENTS_ROLE in roles:
-        groups.append(AGENTS)
-    if INSTRUCTORS_ROLE in roles:
-        groups.append(instructor_group(user.pk))
+    for decide in _entitlements:
+        groups.extend(decide(user, roles))
     return groups
 
 
-def is_agent(user) -> bool:
-    return user.is_authenticated and user.groups.filter(name=AGENTS_ROLE).exists()
-
-
-def is_instructor(user) -> bool:
-    return user.is_authenticated and user.groups.filter(name=INSTRUCTORS_ROLE).exists()
+def has_role(user, role: str) -> bool:
+    return user.is_authenticated and user.groups.filter(name=role).exists()

@@ -3,7 +3,7 @@ from datetime import datetime
 from django import template
 from django.utils import timezone
 
-from eventplatform.events.audience import is_agent as _is_agent
+from ..audience import is_agent as _is_agent
 
 register = template.Library()
 

@@ -1,7 +1,8 @@
 """Event types declared for the backbone's own tests, the way an app declares its own."""
 
-from eventplatform.events.audience import AGENTS, user_group
+from eventplatform.events.audience import user_group
 from eventplatform.events.catalog import EventType, Payload
+from support.audience import AGENTS
 
 
 class WidgetOrdered(Payload):

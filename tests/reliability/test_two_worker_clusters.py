@@ -13,8 +13,8 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 from websockets.sync.client import connect
 
-from eventplatform.events.audience import AGENTS_ROLE
 from eventplatform.events.models import Delivery
+from support.audience import AGENTS_ROLE
 from tests.factories import UserFactory
 from tests.reliability.conftest import Platform, record
 from tests.stack import Processes, stack_env, wait_for

@@ -9,11 +9,11 @@ from django.contrib.auth.models import Group
 from rest_framework.authtoken.models import Token
 
 from eventplatform.asgi import application
-from eventplatform.events.audience import INSTRUCTORS_ROLE
 from eventplatform.events.models import Event
 from tests.factories import UserFactory
 from tests.training.conftest import course_with_lessons
 from training import services
+from training.audience import INSTRUCTORS_ROLE
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 

@@ -1,6 +1,6 @@
 from django import template
 
-from eventplatform.events.audience import is_instructor as user_is_instructor
+from ..audience import is_instructor as user_is_instructor
 
 register = template.Library()
 

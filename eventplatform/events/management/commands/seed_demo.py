@@ -4,8 +4,9 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from eventplatform.events.audience import AGENTS_ROLE, INSTRUCTORS_ROLE
+from support.audience import AGENTS_ROLE
 from support.demo import seed_support_demo
+from training.audience import INSTRUCTORS_ROLE
 from training.demo import seed_courses
 
 PASSWORD = "demo"
