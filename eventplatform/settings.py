@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "eventplatform.events",
     "support",
     "training",
+    "eventplatform.demo",
 ]
 
 MIDDLEWARE = [

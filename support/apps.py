@@ -10,3 +10,8 @@ class SupportConfig(AppConfig):
         # Declares the audience and the event types, connects the model signals and
         # subscribes the reactions.
         from . import audience, events, handlers, signals  # noqa: F401
+
+    def seed_demo(self) -> list[str]:
+        from .demo import seed_demo
+
+        return seed_demo()

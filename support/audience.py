@@ -1,6 +1,6 @@
 """Support's realtime audience: agents, who see every ticket's events."""
 
-from eventplatform.events.audience import Group, entitlement, has_role
+from eventplatform.events import Group, entitlement, has_role
 
 AGENTS_ROLE = "agents"  # the Django group whose members are agents
 AGENTS = Group("agents")

@@ -1,7 +1,8 @@
 """Demo data for support: a starting rule set, and a plan for the demo customer."""
 
-from django.contrib.auth import get_user_model
+from eventplatform.demo import demo_user
 
+from .audience import AGENTS_ROLE
 from .models import CustomerProfile, PrioritisationRule, Priority
 
 DEMO_RULES = [
@@ -43,8 +44,13 @@ DEMO_RULES = [
 ]
 
 
-def seed_support_demo() -> None:
-    """Idempotent: rules are matched by name, and the customer's plan is set, not added."""
+def seed_demo() -> list[str]:
+    """The demo customer and agent, the rules and the customer's plan; returns the usernames.
+
+    Idempotent: rules are matched by name, and the customer's plan is set, not added.
+    """
+    customer = demo_user("customer", "Casey")
+    demo_user("agent", "Avery", roles=(AGENTS_ROLE,))
     for position, (name, priority, keywords, plan) in enumerate(DEMO_RULES, start=1):
         PrioritisationRule.objects.get_or_create(
             name=name,
@@ -55,8 +61,7 @@ def seed_support_demo() -> None:
                 "customer_plan": plan,
             },
         )
-    customer = get_user_model().objects.filter(username="customer").first()
-    if customer is not None:
-        CustomerProfile.objects.update_or_create(
-            user=customer, defaults={"plan": "pro", "tier": "standard"}
-        )
+    CustomerProfile.objects.update_or_create(
+        user=customer, defaults={"plan": "pro", "tier": "standard"}
+    )
+    return ["customer", "agent"]

@@ -7,8 +7,7 @@ own type, addressed to agents alone, so no customer channel can carry one.
 
 from datetime import datetime
 
-from eventplatform.events.audience import user_group
-from eventplatform.events.catalog import EventType, Payload
+from eventplatform.events import EventType, Payload, user_group
 
 from .audience import AGENTS
 

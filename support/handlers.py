@@ -7,10 +7,7 @@ from the event so that a repeated send is recognisable.
 
 from django.conf import settings
 
-from eventplatform.events.models import Event
-from eventplatform.events.outcomes import PermanentFailure, Skip
-from eventplatform.events.subscriptions import subscribe
-from eventplatform.events.webhooks import post_event
+from eventplatform.events import Event, PermanentFailure, Skip, post_event, subscribe
 from eventplatform.mail import site_url
 
 from . import emails, services

@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events.models import EventedQuerySet
+from eventplatform.events import EventedQuerySet
 
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000

@@ -6,7 +6,7 @@ Every write path (services, API, admin, shell) saves through the model, so every
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
-from eventplatform.events.outbox import publish
+from eventplatform.events import publish
 from eventplatform.users import display_name
 
 from . import events

@@ -5,8 +5,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from slack_sdk.webhook import WebhookClient
 
-from eventplatform.events.outcomes import Skip
-from eventplatform.events.webhooks import raise_for_answer
+from eventplatform.events import Skip, raise_for_answer
 
 from .models import Ticket
 

@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from eventplatform.events.realtime.pages import live_page
+from eventplatform.events import live_page
 
 from . import services
 from .audience import is_agent

@@ -8,3 +8,8 @@ class TrainingConfig(AppConfig):
     def ready(self) -> None:
         # Declare the audience, connect the model signals and subscribe the reactions.
         from . import audience, handlers, signals  # noqa: F401
+
+    def seed_demo(self) -> list[str]:
+        from .demo import seed_demo
+
+        return seed_demo()

@@ -1,6 +1,6 @@
 """Training's realtime audience: each instructor sees the events of their own courses."""
 
-from eventplatform.events.audience import Group, entitlement, has_role
+from eventplatform.events import Group, entitlement, has_role
 
 INSTRUCTORS_ROLE = "instructors"  # the Django group whose members are instructors
 

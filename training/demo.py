@@ -1,7 +1,8 @@
-"""Demo courses for ``seed_demo``: two published courses by the user ``instructor``."""
+"""Demo data for training: an instructor with two published courses, and a learner."""
 
-from django.contrib.auth import get_user_model
+from eventplatform.demo import demo_user
 
+from .audience import INSTRUCTORS_ROLE
 from .models import Course, Lesson
 
 DEMO_COURSES = [
@@ -31,10 +32,13 @@ DEMO_COURSES = [
 ]
 
 
-def seed_courses(instructor_username: str = "instructor") -> list[Course]:
-    """Create the demo courses and their lessons once; running it again changes nothing."""
-    instructor = get_user_model().objects.get(username=instructor_username)
-    courses = []
+def seed_demo() -> list[str]:
+    """The demo instructor and learner, and the instructor's courses; returns the usernames.
+
+    Courses and lessons are created once; running it again changes nothing.
+    """
+    instructor = demo_user("instructor", "Indra", roles=(INSTRUCTORS_ROLE,))
+    demo_user("learner", "Lee")
     for spec in DEMO_COURSES:
         course, _ = Course.objects.get_or_create(
             title=spec["title"],
@@ -49,5 +53,4 @@ def seed_courses(instructor_username: str = "instructor") -> list[Course]:
             Lesson.objects.get_or_create(
                 course=course, position=position, defaults={"title": title, "body": body}
             )
-        courses.append(course)
-    return courses
+    return ["instructor", "learner"]

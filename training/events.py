@@ -7,8 +7,7 @@ course's instructor sees the events of their courses; nobody else does.
 
 from datetime import datetime
 
-from eventplatform.events.audience import user_group
-from eventplatform.events.catalog import EventType, Payload
+from eventplatform.events import EventType, Payload, user_group
 
 from .audience import instructor_group
 

@@ -7,10 +7,7 @@ and activity rows are unique per event, aggregates are recounted rather than inc
 from django.db import transaction
 from django.urls import reverse
 
-from eventplatform.events.models import Event
-from eventplatform.events.outbox import publish
-from eventplatform.events.outcomes import PermanentFailure, Skip
-from eventplatform.events.subscriptions import subscribe
+from eventplatform.events import Event, PermanentFailure, Skip, publish, subscribe
 
 from . import emails, services
 from .analytics import course_funnels

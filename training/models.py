@@ -6,7 +6,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events.models import EventedQuerySet
+from eventplatform.events import EventedQuerySet
 
 
 class CourseQuerySet(models.QuerySet):

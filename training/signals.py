@@ -7,7 +7,7 @@ from django.db.models.signals import post_init, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from eventplatform.events.outbox import publish
+from eventplatform.events import publish
 from eventplatform.users import display_name
 
 from .events import (

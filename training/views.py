@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from eventplatform.events.realtime.pages import live_page
+from eventplatform.events import live_page
 
 from . import services
 from .analytics import instructor_charts

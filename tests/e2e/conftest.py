@@ -88,7 +88,7 @@ class Watched:
 @pytest.fixture
 def demo(transactional_db):
     """The demo data (password "demo"), committed so that the servers see it."""
-    from eventplatform.events.management.commands.seed_demo import seed
+    from eventplatform.demo.management.commands.seed_demo import seed
 
     return seed()
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from support import services
-from support.demo import seed_support_demo
+from support.demo import seed_demo
 from support.models import CustomerProfile, PrioritisationRule, Priority, SlaTarget, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +82,8 @@ def test_rules_never_override_a_priority_an_agent_already_set(customer, agent):
 
 
 def test_the_demo_rules_make_outages_and_security_urgent_and_billing_high(customer):
-    seed_support_demo()
-    seed_support_demo()  # idempotent
+    seed_demo()
+    seed_demo()  # idempotent
     assert PrioritisationRule.objects.filter(name="Outages").count() == 1
     assert CustomerProfile.objects.get(user=customer).plan == "pro"
     assert priority_of(customer, "Website is down").priority == Priority.URGENT
