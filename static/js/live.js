@@ -3,6 +3,7 @@
  *
  *   Live.stream({ onEvent(event) {...} });   // event: a CloudEvents 1.0 object
  *   Live.el("li", { class: "row" }, user.name)  // builds DOM; text is always text
+ *   Live.announce("New ticket T-000042")     // said politely by screen readers
  *
  * The page renders its state in HTML and names the last event it reflects
  * (<meta name="stream-since">); the socket asks for everything after it, so nothing published
@@ -17,6 +18,10 @@
   // it at once: a socket counts as live once it has stayed open this long, so that such a
   // socket neither shows "Live" nor resets the back-off.
   const SETTLE_MS = 500;
+  // Announcements are gathered for this long and said as one; a burst (a reconnect's catch-up)
+  // is summed up instead of read out item by item.
+  const ANNOUNCE_MS = 1000;
+  const ANNOUNCE_MAX = 3;
 
   function stream({ onEvent, onStatus } = {}) {
     const meta = document.querySelector('meta[name="stream-since"]');
@@ -91,6 +96,24 @@
     };
   }
 
+  const announcements = [];
+  let announcing = null;
+
+  function announce(text) {
+    const region = document.querySelector("[data-announcer]");
+    if (!region || !text || announcements.includes(text)) return;
+    announcements.push(text);
+    if (announcing) return;
+    announcing = setTimeout(() => {
+      const count = announcements.length;
+      region.textContent = count <= ANNOUNCE_MAX
+        ? announcements.join(". ")
+        : `${count} updates. Latest: ${announcements[count - 1]}`;
+      announcements.length = 0;
+      announcing = null;
+    }, ANNOUNCE_MS);
+  }
+
   function el(tag, attributes = {}, ...children) {
     const node = document.createElement(tag);
     for (const [name, value] of Object.entries(attributes)) {
@@ -105,5 +128,5 @@
     return node;
   }
 
-  window.Live = { stream, el, CLOSE };
+  window.Live = { stream, el, announce, CLOSE };
 })();

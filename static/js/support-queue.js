@@ -1,6 +1,8 @@
 /*
  * The agents' live queue: new tickets appear, priority changes re-sort, assignments and
  * status update, the first-response countdown ticks, breached tickets are highlighted.
+ * On a phone the same rows are drawn as cards (CSS); arrivals, new priorities and breaches
+ * are announced to screen readers.
  */
 (function () {
   "use strict";
@@ -20,6 +22,10 @@
 
   function ticketUrl(id) {
     return table.dataset.ticketUrl.replace(/\/0\/$/, `/${id}/`);
+  }
+
+  function reference(row) {
+    return row.querySelector(".col-ref").textContent;
   }
 
   function rowOf(id) {
@@ -94,6 +100,7 @@
     // A new ticket is unassigned: it belongs in every view but "assigned to me".
     if (rowOf(data.ticket_id) || view === "mine") return;
     place(buildRow(data));
+    Live.announce(`New ticket ${data.reference}: ${data.subject}`);
   }
 
   function qualifies(ticket) {
@@ -120,18 +127,17 @@
   }
 
   function buildRow(data) {
-    const link = (text) => Live.el("a", { href: ticketUrl(data.ticket_id) }, text);
     const row = Live.el("tr", {
       class: "arrived",
       dataset: { ticketId: String(data.ticket_id), rank: String(RANK[data.priority]), due: "", created: data.created_at, responded: "" },
     },
-      Live.el("td", { class: "col-ref" }, link(data.reference)),
-      Live.el("td", { class: "subject" }, link(data.subject)),
-      Live.el("td", { class: "col-customer" }, data.customer_name),
-      Live.el("td", {}, badge("priority", data.priority, data.priority)),
-      Live.el("td", {}, badge("status", data.status, "status-" + data.status)),
-      Live.el("td", { class: "col-assignee", dataset: { field: "assignee" } }, assigneeContent("")),
-      Live.el("td", { class: "col-sla", dataset: { field: "sla" } }),
+      Live.el("td", { class: "col-ref" }, data.reference),
+      Live.el("td", { class: "subject" }, Live.el("a", { href: ticketUrl(data.ticket_id) }, data.subject)),
+      Live.el("td", { class: "col-customer", dataset: { label: "Customer" } }, data.customer_name),
+      Live.el("td", { class: "col-priority" }, badge("priority", data.priority, data.priority)),
+      Live.el("td", { class: "col-status" }, badge("status", data.status, "status-" + data.status)),
+      Live.el("td", { class: "col-assignee", dataset: { label: "Assignee", field: "assignee" } }, assigneeContent("")),
+      Live.el("td", { class: "col-sla", dataset: { label: "First response", field: "sla" } }),
     );
     renderSla(row);
     return row;
@@ -149,6 +155,9 @@
         // Pushed by another process, it may overtake the ticket's own arrival.
         if (view !== "mine") loadRow(data.ticket_id);
         return;
+      }
+      if (row.querySelector('[data-field="priority"]').dataset.value !== data.priority) {
+        Live.announce(`${reference(row)} is now ${LABELS[data.priority]} priority`);
       }
       row.dataset.rank = String(RANK[data.priority]);
       row.dataset.due = data.sla_due_at || "";
@@ -184,6 +193,7 @@
       if (!row || row.dataset.responded) return;
       row.classList.add("breached", "arrived");
       renderSla(row);
+      Live.announce(`First response overdue on ${reference(row)}`);
     },
   };
 

@@ -1,4 +1,7 @@
-/* A customer's ticket list: new tickets and status or priority changes appear live. */
+/*
+ * A customer's ticket list: new tickets and status or priority changes appear live and are
+ * announced to screen readers.
+ */
 (function () {
   "use strict";
 
@@ -16,8 +19,11 @@
   }
 
   function update(id, field, value, className) {
-    const old = body.querySelector(`tr[data-ticket-id="${id}"] [data-field="${field}"]`);
-    if (old) old.replaceWith(badge(field, value, className));
+    const row = body.querySelector(`tr[data-ticket-id="${id}"]`);
+    const old = row && row.querySelector(`[data-field="${field}"]`);
+    if (!old || old.dataset.value === value) return;
+    old.replaceWith(badge(field, value, className));
+    Live.announce(`${row.querySelector(".col-ref").textContent} ${field}: ${LABELS[value] || value}`);
   }
 
   function add(data) {
@@ -28,13 +34,14 @@
       day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit",
     });
     body.prepend(Live.el("tr", { class: "arrived", dataset: { ticketId: String(data.ticket_id) } },
-      Live.el("td", { class: "col-ref" }, Live.el("a", { href: url }, data.reference)),
+      Live.el("td", { class: "col-ref" }, data.reference),
       Live.el("td", { class: "subject" }, Live.el("a", { href: url }, data.subject)),
-      Live.el("td", {}, badge("status", data.status, "status-" + data.status)),
-      Live.el("td", {}, badge("priority", data.priority, data.priority)),
-      Live.el("td", { class: "col-time" }, Live.el("time", { datetime: data.created_at }, opened)),
+      Live.el("td", { class: "col-status" }, badge("status", data.status, "status-" + data.status)),
+      Live.el("td", { class: "col-priority" }, badge("priority", data.priority, data.priority)),
+      Live.el("td", { class: "col-time", dataset: { label: "Opened" } }, Live.el("time", { datetime: data.created_at }, opened)),
     ));
     empty.hidden = true;
+    Live.announce(`New ticket ${data.reference}: ${data.subject}`);
   }
 
   Live.stream({

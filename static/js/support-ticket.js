@@ -1,6 +1,7 @@
 /*
  * A ticket page (customer or agent): new messages, status, priority, assignee and SLA
- * changes appear as they happen. Text from users is always inserted as text.
+ * changes appear as they happen and are announced to screen readers. Text from users is
+ * always inserted as text.
  */
 (function () {
   "use strict";
@@ -12,6 +13,7 @@
     open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed",
     urgent: "Urgent", high: "High", normal: "Normal", low: "Low",
   };
+  const FIELDS = { status: "Status", priority: "Priority" };
 
   function formatTime(iso) {
     return new Date(iso).toLocaleString("en-GB", {
@@ -21,6 +23,8 @@
   }
 
   function setBadge(field, value, classFor) {
+    const current = page.querySelector(`[data-field="${field}"]`);
+    if (current && current.dataset.value !== value) Live.announce(`${FIELDS[field]}: ${LABELS[value] || value}`);
     page.querySelectorAll(`[data-field="${field}"]`).forEach((badge) => {
       badge.className = "badge " + classFor(value);
       badge.dataset.value = value;
@@ -51,6 +55,8 @@
     const empty = list.querySelector("[data-empty]");
     if (empty) empty.hidden = true;
     list.insertBefore(message, empty);
+    const kind = internal ? "Internal note" : data.from_agent ? "Reply" : "Message";
+    Live.announce(`${kind} from ${data.author_name}: ${data.body.slice(0, 140)}`);
   }
 
   function setField(field, ...content) {
@@ -89,12 +95,14 @@
     "support.ticket.assigned.v1": (data) => {
       setField("assignee", data.assignee_name
         ? data.assignee_name : Live.el("span", { class: "muted" }, "Unassigned"));
+      Live.announce(data.assignee_name ? `Assigned to ${data.assignee_name}` : "Unassigned");
     },
     "support.ticket.sla_breached.v1": () => {
       const sla = page.querySelector('[data-field="sla"]');
       if (!sla || sla.dataset.responded) return;
       sla.classList.add("breached");
       sla.prepend(Live.el("span", { class: "sla-breached" }, "Breached "));
+      Live.announce("First response overdue");
     },
   };
 

@@ -6,6 +6,7 @@
   "use strict";
 
   const SVG = "http://www.w3.org/2000/svg";
+  const DAY_LABEL_WIDTH = 48; // px, "28 Nov" at 11 px and a gap
   const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
   function svgEl(tag, attributes = {}, text) {
@@ -32,13 +33,18 @@
   /* points: [{day: "2026-11-26", value: 3}], oldest first; the last one is today. */
   function bars(container, points) {
     const total = points.reduce((sum, p) => sum + p.value, 0);
-    const { svg, width, height } = canvas(container, `Enrollments per day: ${total} in ${points.length} days`);
+    // The text alternative carries the numbers: every day that had any.
+    const days = points.filter((p) => p.value).map((p) => `${dayLabel(p.day)}: ${p.value}`);
+    const label = `Enrollments per day: ${total} in ${points.length} days` + (days.length ? ` (${days.join(", ")})` : "");
+    const { svg, width, height } = canvas(container, label);
     const top = 18;
     const bottom = 22;
     const plot = height - top - bottom;
     const max = Math.max(1, ...points.map((p) => p.value));
     const slot = width / points.length;
     const barWidth = Math.max(4, slot * 0.62);
+    // Day labels, counted back from today, as often as they fit side by side (a phone: fewer).
+    const labelEvery = Math.max(2, Math.ceil(DAY_LABEL_WIDTH / slot));
     svg.append(svgEl("line", { class: "axis", x1: 0, x2: width, y1: top + plot + 0.5, y2: top + plot + 0.5 }));
     points.forEach((point, index) => {
       const x = index * slot + (slot - barWidth) / 2;
@@ -54,7 +60,7 @@
       if (point.value) {
         svg.append(svgEl("text", { class: "value", x: x + barWidth / 2, y: y - 4, "text-anchor": "middle" }, point.value));
       }
-      if (index % 2 === (points.length - 1) % 2) {
+      if ((points.length - 1 - index) % labelEvery === 0) {
         svg.append(svgEl("text", { x: x + barWidth / 2, y: height - 6, "text-anchor": "middle" }, dayLabel(point.day)));
       }
     });

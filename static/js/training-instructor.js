@@ -75,6 +75,7 @@
         ),
       );
       while (feed.children.length > FEED_LENGTH) feed.lastElementChild.remove();
+      Live.announce(`${data.learner_name} ${verb} ${data.course_title}`);
       root.querySelector("[data-feed-empty]").hidden = true;
     }
 

@@ -51,7 +51,7 @@
         ),
         Live.el(
           "div",
-          { class: "progress", "data-progress": "", role: "progressbar", "aria-valuenow": value, "aria-valuemin": 0, "aria-valuemax": 100 },
+          { class: "progress", "data-progress": "", role: "progressbar", "aria-valuenow": value, "aria-valuemin": 0, "aria-valuemax": 100, "aria-label": `Progress in ${data.course_title}` },
           Live.el("span", { style: `width: ${value}%` }),
         ),
         Live.el(
@@ -94,10 +94,12 @@
       if (event.type === ENROLLED) {
         if (card) card.remove();
         courses.prepend(buildCard(data));
+        Live.announce(`Enrolled in ${data.course_title}`);
       } else if (event.type === CANCELLED) {
         if (card) card.remove();
       } else if ((event.type === LESSON_DONE || event.type === COURSE_DONE) && card) {
         updateCard(card, data);
+        Live.announce(`${data.course_title}: ${percent(data)}% complete`);
       }
       empty.hidden = courses.querySelector("[data-course-id]") !== null;
     }

@@ -8,6 +8,7 @@ import os
 
 import pytest
 
+from tests.e2e.accessibility import DESKTOP
 from tests.receivers import HttpReceiver, SmtpReceiver, free_port
 from tests.stack import ROOT, Processes, stack_env
 
@@ -95,13 +96,14 @@ def demo(transactional_db):
 
 @pytest.fixture
 def login(browser, stack, demo):
-    """``login(username)`` opens a browser context logged in as that user; closed afterwards."""
+    """``login(username)`` opens a browser context logged in as that user; closed afterwards.
+
+    ``viewport`` defaults to a desktop window; pass ``PHONE`` for a phone.
+    """
     contexts = []
 
-    def open_as(username: str, password: str = "demo"):
-        context = browser.new_context(
-            base_url=stack.urls["web"], viewport={"width": 1280, "height": 860}
-        )
+    def open_as(username: str, password: str = "demo", viewport: dict = DESKTOP):
+        context = browser.new_context(base_url=stack.urls["web"], viewport=viewport)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(10_000)
