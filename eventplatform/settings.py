@@ -185,8 +185,8 @@ Q_CLUSTER = {
     "redis": REDIS_URL,
     "workers": int(os.environ.get("Q_WORKERS", "2")),
     # The queue's own last resort against a task that hangs: well above every handler's time
-    # limit, which interrupts the handler first and records the attempt. `retry` must be
-    # longer still, so that a slow task is never handed to a second worker.
+    # limit, which interrupts the handler first and records the attempt. (`retry` only
+    # matters to brokers with receipts; the Redis broker never hands a task out twice.)
     "timeout": 120,
     "retry": 180,
     # Deliveries retry themselves with back-off; the queue gives each task one attempt.
@@ -229,7 +229,8 @@ EVENTS = {
     # Seconds to wait before each retry of a failed delivery; its length bounds the attempts.
     "RETRY_SCHEDULE": [
         float(seconds)
-        for seconds in os.environ.get("RETRY_SCHEDULE", "5,30,120,600,3600").split(",")
+        for seconds in (os.environ.get("RETRY_SCHEDULE") or "5,30,120,600,3600").split(",")
+        if seconds.strip()
     ],
     # A handler running longer than this is interrupted and its attempt fails.
     "HANDLER_TIME_LIMIT": 30,

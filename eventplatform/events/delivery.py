@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -59,7 +59,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     queue_alarm, _ = signal.getitimer(signal.ITIMER_REAL)
     limit = min(seconds, queue_alarm) if queue_alarm else seconds
-    interrupted = False
+    interrupted = finished = False
     why = (
         f"ran longer than its time limit of {seconds:g} s"
         if limit == seconds
@@ -68,6 +68,8 @@ def time_limit(seconds: float) -> Iterator[None]:
 
     def interrupt(signum, frame):
         nonlocal interrupted
+        if finished:  # the block returned as the alarm went off: it kept to its limit
+            return
         interrupted = True
         raise TimeLimitExceeded(why)
 
@@ -77,6 +79,7 @@ def time_limit(seconds: float) -> Iterator[None]:
     try:
         yield
     finally:
+        finished = True
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         if queue_alarm and not (interrupted and limit == queue_alarm):
@@ -100,7 +103,14 @@ def lease_renewed(delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
         deadline = time.monotonic() + seconds_allowed
         try:
             while not stop.wait(period) and time.monotonic() < deadline:
-                held_by_us(delivery).update(lease_expires_at=timezone.now() + lease())
+                try:
+                    if not held_by_us(delivery).update(lease_expires_at=timezone.now() + lease()):
+                        return  # the claim is lost: nothing left to keep
+                except DatabaseError:
+                    # A dropped connection or a busy database: the next renewal tries again
+                    # on a new connection, well before the lease runs out.
+                    logger.warning("could not renew the lease of delivery %s", delivery.pk)
+                    connection.close()
         finally:
             connection.close()
 
@@ -110,7 +120,9 @@ def lease_renewed(delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
         yield
     finally:
         stop.set()
-        renewer.join()
+        # A renewal stuck on a dead connection must not hold the worker; it can change
+        # nothing once the outcome is recorded (the claim no longer matches).
+        renewer.join(timeout=period)
 
 
 def claimable(now) -> Q:
@@ -261,7 +273,7 @@ def retry_now(deliveries) -> list[int]:
             pk
             for pk in candidates
             if Delivery.objects.filter(pk=pk, status__in=retryable).update(
-                status=Status.PENDING, next_attempt_at=now, lease_expires_at=None
+                status=Status.PENDING, next_attempt_at=now, lease_expires_at=None, enqueued_at=None
             )
         ]
         transaction.on_commit(lambda: enqueue_deliveries(retried, first=True), robust=True)

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
-from .delivery import claimable
+from .delivery import claimable, lease
 from .models import Delivery
 from .queue import enqueue_deliveries, queued_delivery_ids
 from .supervisor import replaced_clusters
@@ -55,10 +55,11 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     """Enqueue every stranded or lost delivery; return how many of each kind."""
     now = now or timezone.now()
     replaced = replaced_clusters()
-    if replaced:
-        # A killed cluster's claims need not wait for their leases to lapse.
+    # A cluster killed less than a lease ago may hold claims: they need not wait to lapse.
+    recently = [c for c, at in replaced.items() if now.timestamp() - at < lease().total_seconds()]
+    if recently:
         Delivery.objects.filter(
-            status=Status.RUNNING, claimed_by__in=replaced, lease_expires_at__gt=now
+            status=Status.RUNNING, claimed_by__in=recently, lease_expires_at__gt=now
         ).update(lease_expires_at=now)
     counts = {}
     for reason, condition in stranded(now).items():

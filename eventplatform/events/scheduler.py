@@ -12,17 +12,17 @@ only enqueues, and a delivery enqueued twice still runs once.
 
 import contextlib
 import logging
-import os
-import socket
 import threading
 import time
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from django_q.models import Schedule
 from django_q.scheduler import scheduler as run_due_schedules
 from redis.exceptions import LockError, RedisError
 
+from .lifecycle import identity
 from .queue import broker
 from .reconciler import reconcile, seconds_to_next_retry
 
@@ -44,7 +44,7 @@ def active_scheduler() -> str | None:
 class Scheduler:
     def __init__(self, tick: float | None = None) -> None:
         self.tick = tick or settings.EVENTS["SCHEDULER_TICK"]
-        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.identity = identity()
         self.lock = broker().connection.lock(
             lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False
         )
@@ -54,11 +54,12 @@ class Scheduler:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
         try:
             while not stopping.is_set():
-                next_tick = time.monotonic() + self.tick
+                started = time.monotonic()
+                next_tick = started + self.tick
                 if self.hold_lock() and (retry_in := self.recover()) is not None:
                     # Wake for a retry due before the next tick, not a tick after it; no
                     # more than ten times a second when many fall due one after another.
-                    next_tick = min(next_tick, time.monotonic() + max(retry_in, 0.1))
+                    next_tick = min(next_tick, started + max(retry_in, 0.1))
                 stopping.wait(max(0.0, next_tick - time.monotonic()))
         finally:
             if self.active:
@@ -88,7 +89,8 @@ class Scheduler:
             now = timezone.now()
             counts = reconcile(now)
             retry_in = seconds_to_next_retry(now)
-            run_due_schedules(broker=broker())
+            if Schedule.objects.filter(next_run__lt=now).exclude(repeats=0).exists():
+                run_due_schedules(broker=broker())
         except Exception:
             # The database or Redis went away mid-tick; the next tick starts afresh.
             logger.exception("scheduler tick failed")

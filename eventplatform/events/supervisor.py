@@ -21,7 +21,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,7 @@ from django.conf import settings
 from django_q.signals import post_execute_in_worker, pre_execute
 from redis.exceptions import RedisError
 
+from .lifecycle import identity
 from .queue import broker
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ def _count(field: str) -> None:
     # worker (Redis down as its task ends), and its supervisor would then SIGKILL the whole
     # cluster with the other workers' reactions in flight. A lost count only blurs stall
     # detection, as a Redis restarted empty does.
+    key = counters_key(os.environ[CLUSTER_ID_VARIABLE])
     try:
-        broker().connection.hincrby(counters_key(os.environ[CLUSTER_ID_VARIABLE]), field, 1)
+        broker().connection.pipeline().hincrby(key, field, 1).expire(key, REPLACED_MEMORY).execute()
     except RedisError as error:
         logger.warning("could not count a task %s (%s)", field, error)
 
@@ -100,7 +101,7 @@ class ClusterSupervisor:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
         self.stall_after = settings.EVENTS["STALL_AFTER"]
-        self.identity = f"{socket.gethostname()}:{os.getpid()}"
+        self.identity = identity()
         self.process: subprocess.Popen | None = None
         self.replacements = 0
 
@@ -108,7 +109,12 @@ class ClusterSupervisor:
         self.start()
         try:
             while not stopping.wait(self.tick):
-                problem = self.problem()
+                try:
+                    problem = self.problem()
+                except Exception as error:
+                    # Whatever went wrong, a cluster nobody can vouch for is replaced.
+                    logger.exception("could not check the worker cluster")
+                    problem = f"its check failed ({error!r})"
                 if problem is None:
                     self.beat()
                     continue
@@ -126,6 +132,7 @@ class ClusterSupervisor:
         self.cluster_id = uuid.uuid4().hex
         self.process = subprocess.Popen(
             [sys.executable, "-m", "django", "qcluster"],
+            cwd=settings.BASE_DIR,
             env={**os.environ, CLUSTER_ID_VARIABLE: self.cluster_id},
             start_new_session=True,
         )
@@ -148,10 +155,13 @@ class ClusterSupervisor:
         if (code := self.process.poll()) is not None:
             return f"qcluster exited with {code}"
         try:
+            # The sentinel and what it spawns (workers, monitor, pusher); not processes a
+            # handler may start and end, which are no part of the cluster.
+            sentinels = psutil.Process(self.process.pid).children()
             alive = {
-                child.pid
-                for child in psutil.Process(self.process.pid).children(recursive=True)
-                if child.status() != psutil.STATUS_ZOMBIE
+                process.pid
+                for process in [*sentinels, *(c for s in sentinels for c in s.children())]
+                if process.status() != psutil.STATUS_ZOMBIE
             }
         except psutil.NoSuchProcess:
             return "qcluster vanished"

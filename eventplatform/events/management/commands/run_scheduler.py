@@ -1,8 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from eventplatform.events.lifecycle import run_until_signalled
 from eventplatform.events.scheduler import Scheduler
-
-from .run_workers import run_until_signalled
 
 
 class Command(BaseCommand):

@@ -1,8 +1,6 @@
-import signal
-import threading
-
 from django.core.management.base import BaseCommand
 
+from eventplatform.events.lifecycle import run_until_signalled
 from eventplatform.events.supervisor import ClusterSupervisor
 
 
@@ -14,11 +12,3 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         run_until_signalled(ClusterSupervisor().run)
-
-
-def run_until_signalled(loop) -> None:
-    """Run ``loop(stopping)`` until SIGTERM or SIGINT sets ``stopping``."""
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    loop(stopping)

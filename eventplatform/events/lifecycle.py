@@ -1,0 +1,27 @@
+"""Long-running processes of the backbone (the worker supervisor, the scheduler): who they are,
+and running them until they are told to stop."""
+
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+
+
+def identity() -> str:
+    """This process, as operators find it: "host:pid"."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def run_until_signalled(loop: Callable[[threading.Event], None]) -> None:
+    """Run ``loop(stopping)`` until SIGTERM, SIGINT or SIGHUP sets ``stopping``."""
+    stopping = threading.Event()
+
+    def stop(signum, frame) -> None:
+        # From another thread: the handler may interrupt this one while it holds the lock
+        # inside stopping.wait(), and Event.set() would then wait for it forever.
+        threading.Thread(target=stopping.set, daemon=True).start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, stop)
+    loop(stopping)
