@@ -100,9 +100,11 @@ class EnrollmentViewSet(
 
     def get_queryset(self):
         user = self.request.user
-        enrollments = Enrollment.objects.filter(
-            Q(learner=user) | Q(course__instructor=user)
-        ).select_related("course", "learner")
+        enrollments = (
+            Enrollment.objects.filter(Q(learner=user) | Q(course__instructor=user))
+            .select_related("learner")
+            .with_progress()
+        )
         wanted = self.request.query_params.get("status")
         if wanted:
             if wanted not in Enrollment.Status.values:

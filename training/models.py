@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -83,6 +83,20 @@ class Lesson(models.Model):
 class EnrollmentQuerySet(EventedQuerySet):
     services = "training.services (enroll, cancel_enrollment, complete_enrollment, ...)"
 
+    def with_progress(self) -> "EnrollmentQuerySet":
+        """Enrollments with everything their progress reads (counts, completed lessons, next
+        lesson) fetched up front: a list takes the same number of queries at any length.
+
+        For reading only: a prefetched enrollment does not see progress recorded after it.
+        """
+        return self.select_related("course").prefetch_related(
+            Prefetch("progress", queryset=LessonProgress.objects.only("enrollment", "lesson")),
+            Prefetch(
+                "course__lessons",
+                queryset=Lesson.objects.only("course", "position", "title"),
+            ),
+        )
+
 
 class Enrollment(models.Model):
     class Status(models.TextChoices):
@@ -116,16 +130,21 @@ class Enrollment(models.Model):
     def __str__(self) -> str:
         return f"{self.learner} in {self.course}"
 
+    # The methods below read the related rows through .all(), so that they take them from
+    # with_progress()'s prefetch when there is one instead of querying once per enrollment.
+
     def completed_lesson_ids(self) -> set[int]:
-        return set(self.progress.values_list("lesson_id", flat=True))
+        return {progress.lesson_id for progress in self.progress.all()}
 
     def next_lesson(self) -> "Lesson | None":
         """The first lesson, in course order, not yet completed."""
-        return self.course.lessons.exclude(progress__enrollment=self).first()
+        completed = self.completed_lesson_ids()
+        remaining = (lesson for lesson in self.course.lessons.all() if lesson.pk not in completed)
+        return next(remaining, None)
 
     def progress_counts(self) -> tuple[int, int]:
         """(lessons completed, lessons in the course)."""
-        return self.progress.count(), self.course.lessons.count()
+        return len(self.completed_lesson_ids()), len(self.course.lessons.all())
 
     def percent_complete(self) -> int:
         done, total = self.progress_counts()

@@ -149,7 +149,7 @@ def complete_lesson(request: HttpRequest, course_pk: int, pk: int) -> HttpRespon
 def dashboard(request: HttpRequest) -> HttpResponse:
     enrollments = list(
         request.user.enrollments.exclude(status=Status.CANCELLED)
-        .select_related("course")
+        .with_progress()
         .order_by("status", "-enrolled_at")
     )
     cards = []
