@@ -191,20 +191,16 @@ class ClusterSupervisor:
         """Say the cluster takes work; not while it starts, nor while work waits for it."""
         if time.monotonic() - self.started_at < 1 or not self.members or self.idle_for > 1:
             return
-        try:
+        with contextlib.suppress(RedisError):  # /readyz reports Redis itself
             connection = broker().connection
             connection.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
             connection.zremrangebyscore(heartbeats_key(), "-inf", time.time())
-        except RedisError:
-            pass
 
     def forget(self) -> None:
-        try:
+        with contextlib.suppress(RedisError):  # /readyz reports Redis itself
             connection = broker().connection
             connection.zrem(heartbeats_key(), self.identity)
             connection.delete(counters_key(self.cluster_id))
-        except RedisError:
-            pass
 
     def kill(self) -> None:
         """SIGKILL the cluster and everything it started; what they held is recovered."""
