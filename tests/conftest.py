@@ -5,8 +5,6 @@ import pydoc
 import pytest
 from django.contrib.auth.models import Group
 from django_q.signing import SignedPackage
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from eventplatform.events.queue import broker
 from support.audience import AGENTS_ROLE
@@ -90,13 +88,6 @@ def customer(db):
 @pytest.fixture
 def staff(db):
     return UserFactory(username="operator", is_staff=True)
-
-
-def api_client_for(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 @pytest.fixture

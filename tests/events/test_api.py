@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from eventplatform.events.models import Delivery
 from eventplatform.events.outbox import publish
 from eventplatform.events.subscriptions import RetryPolicy
-from tests.conftest import api_client_for
+from tests.clients import api_client_for
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import PASSWORD
 

@@ -84,7 +84,7 @@ def test_log_lines_name_the_request_and_the_event(customer, caplog):
     import logging
 
     from eventplatform.logging import ContextFilter
-    from tests.conftest import api_client_for
+    from tests.clients import api_client_for
 
     caplog.handler.addFilter(ContextFilter())
     client = api_client_for(customer)

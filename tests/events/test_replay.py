@@ -14,7 +14,7 @@ from eventplatform.events.models import Delivery, Event
 from eventplatform.events.outbox import publish
 from eventplatform.events.queue import enqueue_deliveries
 from eventplatform.events.subscriptions import RetryPolicy
-from tests.conftest import api_client_for
+from tests.clients import api_client_for
 from tests.events.sample import WIDGET_AUDITED, WIDGET_ORDERED
 
 pytestmark = pytest.mark.django_db

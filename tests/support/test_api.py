@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from support import services
 from support.models import Message, Priority, Ticket
-from tests.conftest import api_client_for
+from tests.clients import api_client_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from eventplatform.events.models import Event
-from tests.conftest import api_client_for
+from tests.clients import api_client_for
 from tests.factories import UserFactory
 from tests.training.conftest import course_with_lessons
 from training.models import Enrollment, LessonProgress
