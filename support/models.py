@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events import EventedQuerySet
+from eventplatform.events import EventedModel, EventedQuerySet
 
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
@@ -151,7 +151,7 @@ class TicketQuerySet(EventedQuerySet):
     services = "support.services (ticket_update, message_post, ...)"
 
 
-class Ticket(models.Model):
+class Ticket(EventedModel):
     customer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="tickets"
     )
@@ -183,6 +183,9 @@ class Ticket(models.Model):
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # What the ticket's events are about: support/signals.py publishes when a save changes one.
+    tracked_fields = ("status", "priority", "sla_due_at", "assignee", "sla_breached_at")
 
     objects = TicketQuerySet.as_manager()
 

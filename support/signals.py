@@ -3,7 +3,7 @@
 Every write path (services, API, admin, shell) saves through the model, so every path emits.
 """
 
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from eventplatform.events import publish
@@ -11,18 +11,6 @@ from eventplatform.users import display_name
 
 from . import events
 from .models import Message, Ticket, reference_for
-
-TRACKED_FIELDS = ("status", "priority", "sla_due_at", "assignee_id", "sla_breached_at")
-
-
-@receiver(pre_save, sender=Ticket, dispatch_uid="support.remember_ticket_state")
-def remember_ticket_state(sender, instance: Ticket, raw: bool = False, **kwargs) -> None:
-    """Keep the row as it was before this save, so post_save can tell what changed."""
-    instance._state_before_save = (
-        Ticket.objects.filter(pk=instance.pk).values(*TRACKED_FIELDS).first()
-        if instance.pk and not raw
-        else None
-    )
 
 
 @receiver(post_save, sender=Ticket, dispatch_uid="support.publish_ticket_changes")
@@ -46,12 +34,8 @@ def publish_ticket_changes(
             ),
         )
         return
-    before = getattr(instance, "_state_before_save", None) or {}
-
-    def changed(field: str) -> bool:
-        return field in before and before[field] != getattr(instance, field)
-
-    if changed("priority") or changed("sla_due_at"):
+    changes = instance.changes()
+    if "priority" in changes or "sla_due_at" in changes:
         publish(
             events.TICKET_PRIORITIZED,
             events.TicketPrioritized(
@@ -61,7 +45,7 @@ def publish_ticket_changes(
                 sla_due_at=instance.sla_due_at,
             ),
         )
-    if changed("assignee_id"):
+    if "assignee" in changes:
         publish(
             events.TICKET_ASSIGNED,
             events.TicketAssigned(
@@ -71,17 +55,17 @@ def publish_ticket_changes(
                 assignee_name=display_name(instance.assignee),
             ),
         )
-    if changed("status"):
+    if "status" in changes:
         publish(
             events.TICKET_STATUS_CHANGED,
             events.TicketStatusChanged(
                 ticket_id=instance.pk,
                 customer_id=instance.customer_id,
                 status=instance.status,
-                previous_status=before["status"],
+                previous_status=changes["status"][0],
             ),
         )
-    if changed("sla_breached_at") and before["sla_breached_at"] is None:
+    if "sla_breached_at" in changes and changes["sla_breached_at"][0] is None:
         publish(
             events.SLA_BREACHED,
             events.SlaBreached(

@@ -6,7 +6,7 @@ from django.db.models import Count, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events import EventedQuerySet
+from eventplatform.events import EventedModel, EventedQuerySet
 
 
 class CourseQuerySet(models.QuerySet):
@@ -98,7 +98,7 @@ class EnrollmentQuerySet(EventedQuerySet):
         )
 
 
-class Enrollment(models.Model):
+class Enrollment(EventedModel):
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"
         COMPLETED = "completed", "Completed"
@@ -114,6 +114,8 @@ class Enrollment(models.Model):
     enrolled_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    tracked_fields = ("status",)  # training/signals.py publishes when a save changes it
 
     objects = EnrollmentQuerySet.as_manager()
 

@@ -3,7 +3,7 @@
 Receivers decide which event a change is and build its payload; reactions live in handlers.py.
 """
 
-from django.db.models.signals import post_init, post_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -45,20 +45,13 @@ def enrollment_snapshot(enrollment: Enrollment) -> dict:
     }
 
 
-@receiver(post_init, sender=Enrollment)
-def remember_loaded_status(sender, instance: Enrollment, **kwargs) -> None:
-    # post_save alone cannot tell a status change from a re-save of the same status.
-    instance._saved_status = instance.status if instance.pk else None
-
-
 @receiver(post_save, sender=Enrollment)
 def enrollment_saved(sender, instance: Enrollment, created: bool, raw: bool, **kwargs) -> None:
     if raw:
         return
-    before, instance._saved_status = instance._saved_status, instance.status
     if created:
         event_type = ENROLLMENT_CREATED
-    elif before == instance.status:
+    elif "status" not in instance.changes():
         return
     elif instance.status == Status.CANCELLED:
         event_type = ENROLLMENT_CANCELLED

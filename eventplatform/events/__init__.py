@@ -19,7 +19,8 @@ _PUBLIC = {
     # Publishing: the outbox, and the models it writes.
     "publish": "outbox",
     "Event": "models",
-    "EventedQuerySet": "models",
+    "EventedModel": "evented",
+    "EventedQuerySet": "evented",
     # Reacting: handlers, their policies and outcomes, outbound webhooks.
     "subscribe": "subscriptions",
     "RetryPolicy": "subscriptions",

@@ -28,28 +28,6 @@ class PostgresqlOnly(models.Expression):
         return self.sql, []
 
 
-class EventedQuerySet(models.QuerySet):
-    """The queryset of a model whose changes are events, published by its signals.
-
-    ``update()`` sends no signal, so it is refused: the app's services are the write path.
-    A bulk write that is no domain change says so with ``update_without_events()``.
-    """
-
-    services = "the app's services"
-
-    def update(self, **kwargs) -> int:
-        raise TypeError(
-            f"{self.model._meta.verbose_name_plural.capitalize()} change through "
-            f"{self.services}, whose saves publish the events; QuerySet.update() would change "
-            "them silently. For a write that is no domain change, call update_without_events()."
-        )
-
-    def update_without_events(self, **kwargs) -> int:
-        """A bulk write that is no domain change, such as a data repair or a test moving a due
-        time into the past: no domain rule runs and no event is published."""
-        return super().update(**kwargs)
-
-
 class Event(models.Model):
     """A domain event, written in the transaction that caused it (the outbox).
 
