@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from eventplatform.events.delivery import retry_now
@@ -77,28 +78,28 @@ def test_one_failing_and_one_hanging_handler_do_not_stop_the_others(
 def test_failures_back_off_then_become_dead_letters(
     handlers, task_queue, django_capture_on_commit_callbacks
 ):
-    handlers.add(WIDGET_ORDERED, crash, retry=RetryPolicy(delays=(0.3, 0.6), jitter=0))
+    handlers.add(WIDGET_ORDERED, crash, retry=RetryPolicy(delays=(30, 600), jitter=0))
     event = order_widget(django_capture_on_commit_callbacks)
     task_queue.run()
     delivery = delivery_of(event, crash)
     assert (delivery.status, delivery.attempts) == (Status.FAILED, 1)
-    assert delivery.next_attempt_at - delivery.finished_at == timedelta(seconds=0.3)
+    assert delivery.next_attempt_at - delivery.finished_at == timedelta(seconds=30)
 
     # Before it is due, neither the reconciler nor a stray task runs it again.
     assert reconcile()["retry_due"] == 0
     enqueue_deliveries([delivery.pk])
     assert task_queue.run() == ["not claimed"]
 
-    time.sleep(0.3)
-    assert reconcile()["retry_due"] == 1
-    task_queue.run()
+    with time_machine.travel(timedelta(seconds=30)):
+        assert reconcile()["retry_due"] == 1
+        task_queue.run()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.FAILED, 2)
-    assert delivery.next_attempt_at - delivery.finished_at == timedelta(seconds=0.6)
+    assert delivery.next_attempt_at - delivery.finished_at == timedelta(seconds=600)
 
-    time.sleep(0.6)
-    assert reconcile()["retry_due"] == 1
-    task_queue.run()
+    with time_machine.travel(timedelta(seconds=630)):
+        assert reconcile()["retry_due"] == 1
+        task_queue.run()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (Status.DEAD, 3)
     assert delivery.next_attempt_at is None
