@@ -18,10 +18,10 @@ runs once: the task claims it first.
 
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.db.models import F, Min, Q
 from django.utils import timezone
 
+from .conf import event_setting
 from .delivery import claimable, lease
 from .models import Delivery
 from .queue import enqueue_deliveries, queued_delivery_ids
@@ -33,7 +33,7 @@ JUST_KILLED = timedelta(seconds=1)
 
 
 def grace(name: str) -> timedelta:
-    return timedelta(seconds=settings.EVENTS[name])
+    return timedelta(seconds=event_setting(name))
 
 
 def stranded(now: datetime) -> dict[str, Q]:

@@ -22,6 +22,7 @@ from django_q.models import Schedule
 from django_q.scheduler import scheduler as run_due_schedules
 from redis.exceptions import LockError, RedisError
 
+from .conf import event_setting
 from .lifecycle import identity
 from .queue import broker
 from .reconciler import reconcile, seconds_to_next_retry
@@ -43,7 +44,7 @@ def active_scheduler() -> str | None:
 
 class Scheduler:
     def __init__(self, tick: float | None = None) -> None:
-        self.tick = tick or settings.EVENTS["SCHEDULER_TICK"]
+        self.tick = tick or event_setting("SCHEDULER_TICK")
         self.identity = identity()
         self.lock = broker().connection.lock(
             lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False

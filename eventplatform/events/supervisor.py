@@ -32,6 +32,7 @@ from django.conf import settings
 from django_q.signals import post_execute_in_worker, pre_execute
 from redis.exceptions import RedisError
 
+from .conf import event_setting
 from .lifecycle import identity
 from .queue import broker
 
@@ -100,7 +101,7 @@ class ClusterSupervisor:
     def __init__(self, tick: float = 0.5) -> None:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
-        self.stall_after = settings.EVENTS["STALL_AFTER"]
+        self.stall_after = event_setting("STALL_AFTER")
         self.identity = identity()
         self.process: subprocess.Popen | None = None
         self.replacements = 0
