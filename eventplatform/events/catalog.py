@@ -32,7 +32,10 @@ NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){2,}\.v[1-9][0-9]
 class Payload(BaseModel):
     """Base of every event payload: immutable, no unknown fields, no type coercion."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    # A field's docstring is its description, in the JSON Schema and docs/events.md.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", strict=True, use_attribute_docstrings=True
+    )
 
 
 class UnknownEventType(LookupError):

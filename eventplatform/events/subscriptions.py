@@ -95,10 +95,14 @@ def subscribe(
     return register
 
 
+def handlers_in_code(event_type: str) -> list[Handler]:
+    """The handlers the apps subscribed to ``event_type``."""
+    return [h for h in _handlers.values() if event_type in h.event_types]
+
+
 def handlers_for(event_type: str) -> list[Handler]:
     """The handlers in code subscribed to ``event_type``, then the operators' webhooks."""
-    in_code = [h for h in _handlers.values() if event_type in h.event_types]
-    return in_code + [
+    return handlers_in_code(event_type) + [
         webhook_handler(subscription)
         for subscription in WebhookSubscription.objects.filter(active=True)
         if subscription.matches(event_type)
