@@ -31,6 +31,8 @@ _PUBLIC = {
     "raise_for_answer": "webhooks",
     # Live pages.
     "live_page": "realtime.pages",
+    # Tests.
+    "isolated_handlers": "testing",
 }
 __all__ = sorted(_PUBLIC)
 

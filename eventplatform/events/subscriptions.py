@@ -127,8 +127,3 @@ def webhook_handler(subscription: WebhookSubscription) -> Handler:
         func=partial(deliver_to_subscription, subscription.pk),
         event_types=frozenset(),
     )
-
-
-def unsubscribe(name: str) -> None:
-    """Remove a handler (tests register throwaway handlers and remove them afterwards)."""
-    _handlers.pop(name, None)

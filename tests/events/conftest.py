@@ -1,6 +1,6 @@
 import pytest
 
-from eventplatform.events.subscriptions import subscribe, unsubscribe
+from eventplatform.events import isolated_handlers, subscribe
 
 
 @pytest.fixture
@@ -8,15 +8,9 @@ def handlers():
     """Subscribe throwaway handlers for one test: ``handlers.add(event_type, func, **policy)``."""
 
     class Registry:
-        names: list[str] = []
-
         def add(self, event_type, func, **policy):
-            name = f"{func.__module__}.{func.__qualname__}"
-            subscribe(event_type, name=name, **policy)(func)
-            self.names.append(name)
+            subscribe(event_type, name=f"{func.__module__}.{func.__qualname__}", **policy)(func)
             return func
 
-    registry = Registry()
-    yield registry
-    for name in registry.names:
-        unsubscribe(name)
+    with isolated_handlers():
+        yield Registry()
