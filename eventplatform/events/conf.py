@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "RESUME_LIMIT": 1000,
     # Messages waiting for one socket before it is closed with 4408 and asked to resume.
     "SOCKET_BUFFER": 1000,
+    # Days an event is kept once everything it caused has finished (dead letters stay).
+    "RETENTION_DAYS": 30,
 }
 
 
