@@ -223,6 +223,12 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL", "")
 CRM_WEBHOOK_URL = os.environ.get("CRM_WEBHOOK_URL", "")
 CRM_WEBHOOK_SECRET = os.environ.get("CRM_WEBHOOK_SECRET", "")
+# Private hosts and networks operators' webhook subscriptions may reach all the same: a
+# receiver the deployer vouches for, or a local one in development (comma-separated:
+# "hooks.internal,10.8.0.0/16"). See eventplatform/events/urlpolicy.py.
+OUTBOUND_URL_ALLOW = [
+    entry.strip() for entry in os.environ.get("OUTBOUND_URL_ALLOW", "").split(",") if entry.strip()
+]
 
 # The event backbone.
 EVENTS = {
@@ -291,5 +297,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # httpx logs every request's full URL at INFO, query-string tokens included.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
 }

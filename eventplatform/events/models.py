@@ -1,14 +1,18 @@
 import base64
+import binascii
 import fnmatch
 import secrets
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from rest_framework.authtoken.models import TokenProxy
 
 from .catalog import get_event_type
+from .urlpolicy import endpoint, validate_outbound_url
 
 
 class PostgresqlOnly(models.Expression):
@@ -146,8 +150,24 @@ class Delivery(models.Model):
         return f"{self.handler} for {self.event_id}"
 
 
+WEBHOOK_SECRET_PREFIX = "whsec_"
+
+
 def new_webhook_secret() -> str:
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return WEBHOOK_SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def validate_webhook_secret(secret: str) -> None:
+    """A Standard Webhooks secret: ``whsec_`` and the base64 of 24 to 64 random bytes."""
+    try:
+        key = base64.b64decode(secret.removeprefix(WEBHOOK_SECRET_PREFIX), validate=True)
+    except binascii.Error:
+        key = b""
+    if not secret.startswith(WEBHOOK_SECRET_PREFIX) or not 24 <= len(key) <= 64:
+        raise ValidationError(
+            "Enter a Standard Webhooks secret: whsec_ and the base64 of 24 to 64 random bytes.",
+            code="invalid",
+        )
 
 
 class WebhookSubscription(models.Model):
@@ -157,10 +177,15 @@ class WebhookSubscription(models.Model):
     event_types = models.CharField(
         max_length=200, help_text="A type, or a pattern such as support.* or *.created.v1."
     )
-    url = models.URLField(max_length=500)
+    url = models.URLField(
+        max_length=500,
+        validators=[validate_outbound_url],
+        help_text="A public http(s) address; private and internal ones are refused.",
+    )
     secret = models.CharField(
         max_length=100,
         default=new_webhook_secret,
+        validators=[validate_webhook_secret],
         help_text="Standard Webhooks secret (whsec_...); the receiver verifies signatures with it.",
     )
     active = models.BooleanField(default=True)
@@ -171,7 +196,7 @@ class WebhookSubscription(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.event_types} -> {self.url})"
+        return f"{self.name} ({self.event_types} -> {endpoint(self.url)})"
 
     @property
     def handler_name(self) -> str:
@@ -182,3 +207,15 @@ class WebhookSubscription(models.Model):
 
 
 WEBHOOK_HANDLER_PREFIX = "webhook:"
+
+
+class ApiToken(TokenProxy):
+    """A REST API client's token as operators see it: its name is its owner, never its key,
+    so that pages, confirmations and the admin's history cannot show the credential."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"API token of {self.user}"

@@ -3,7 +3,12 @@
 The body is the event in CloudEvents structured JSON; the headers sign it per Standard
 Webhooks (``webhook-id`` is the event id, stable across retries, so receivers can dedupe).
 Answers map onto delivery outcomes: 2xx succeeded; 408, 429 and 5xx retry (honouring
-``Retry-After``); 410 means the endpoint is gone; other 4xx are permanent.
+``Retry-After``); 410 means the endpoint is gone; other 4xx are permanent, and so are 3xx:
+redirects are not followed. Errors name the endpoint without its query string, which often
+holds the receiver's token.
+
+Operators' subscriptions are held to the outbound URL policy (``urlpolicy``) on every send;
+the URLs the deployer configures (the CRM's) are not.
 """
 
 from collections.abc import Mapping
@@ -18,6 +23,7 @@ from standardwebhooks import Webhook
 from .envelope import CONTENT_TYPE, to_json
 from .models import Event, WebhookSubscription
 from .outcomes import PermanentFailure, RetryLater, Skip
+from .urlpolicy import RefusedURL, checked_address, endpoint
 
 
 class EndpointGone(PermanentFailure):
@@ -33,13 +39,41 @@ def signed_headers(secret: str, message_id: str, body: str, at: datetime | None 
     }
 
 
-def post_event(url: str, event: Event, *, secret: str) -> httpx.Response:
-    """POST ``event`` to ``url``; raise what the delivery should make of a failure."""
+def post_event(url: str, event: Event, *, secret: str, checked: bool = False) -> httpx.Response:
+    """POST ``event`` to ``url``; raise what the delivery should make of a failure.
+
+    ``checked`` holds ``url`` to the outbound URL policy: a refusal is a permanent failure,
+    and the request goes to the address that passed.
+    """
     body = to_json(event).decode()
     headers = {"content-type": CONTENT_TYPE, **signed_headers(secret, str(event.id), body)}
-    response = httpx.post(url, content=body, headers=headers, timeout=settings.OUTBOUND_TIMEOUT)
-    raise_for_answer(response.status_code, response.headers, body=response.text, target=url)
+    build = pinned_request if checked else httpx.Request
+    request = build("POST", url, content=body, headers=headers)
+    # A proxy from the environment would resolve the host again, past the policy.
+    with httpx.Client(timeout=settings.OUTBOUND_TIMEOUT, trust_env=not checked) as client:
+        response = client.send(request)
+    raise_for_answer(
+        response.status_code, response.headers, body=response.text, target=endpoint(url)
+    )
     return response
+
+
+def pinned_request(method: str, url: str, *, content: str, headers: dict) -> httpx.Request:
+    """A request to the address the policy checked, not to the host's name: resolving it
+    again could give another address (DNS rebinding). The host stays in the ``Host`` header
+    and in TLS, for SNI and the certificate check."""
+    try:
+        address = checked_address(url)
+    except RefusedURL as refused:
+        raise PermanentFailure(f"Refused {endpoint(url)}: {refused}") from None
+    named = httpx.URL(url)
+    return httpx.Request(
+        method,
+        named.copy_with(host=address),
+        content=content,
+        headers={**headers, "host": named.netloc.decode("ascii")},
+        extensions={"sni_hostname": named.host},
+    )
 
 
 def raise_for_answer(status: int, headers: Mapping, *, body: str, target: str) -> None:
@@ -76,7 +110,7 @@ def deliver_to_subscription(subscription_id: int, event: Event) -> None:
     if subscription is None:
         raise Skip("The webhook subscription was removed or switched off.")
     try:
-        post_event(subscription.url, event, secret=subscription.secret)
+        post_event(subscription.url, event, secret=subscription.secret, checked=True)
     except EndpointGone as gone:
         WebhookSubscription.objects.filter(pk=subscription_id).update(
             active=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {gone}"[:300]

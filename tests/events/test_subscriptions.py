@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def subscription(http_receiver):
+def subscription(http_receiver, settings):
+    # The receiver listens on 127.0.0.1, which operators' webhooks may reach only when allowed.
+    settings.OUTBOUND_URL_ALLOW = ["127.0.0.1"]
     return WebhookSubscription.objects.create(
         name="Warehouse", event_types="sample.widget.ordered.*", url=http_receiver.url
     )

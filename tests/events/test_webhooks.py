@@ -70,3 +70,18 @@ def test_other_client_errors_are_permanent(http_receiver, event, status, failure
     http_receiver.status = status
     with pytest.raises(failure, match=f"HTTP {status}"):
         post_event(http_receiver.url, event, secret=SECRET)
+
+
+def test_a_redirect_is_not_followed_and_fails_for_good(http_receiver, event):
+    http_receiver.status = 302
+    http_receiver.response_headers = {"Location": "http://169.254.169.254/latest/meta-data/"}
+    with pytest.raises(PermanentFailure, match="HTTP 302"):
+        post_event(http_receiver.url, event, secret=SECRET)
+    assert len(http_receiver.requests) == 1
+
+
+def test_errors_name_the_endpoint_without_its_query_string(http_receiver, event):
+    http_receiver.status = 400
+    with pytest.raises(PermanentFailure) as raised:
+        post_event(f"{http_receiver.url}?token=s3cret", event, secret=SECRET)
+    assert str(raised.value) == f"HTTP 400 from {http_receiver.url}: error"
