@@ -1,12 +1,37 @@
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Case, IntegerField, Value, When
 from django.utils.html import format_html
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from .delivery import retry_now
-from .models import Delivery, Event, WebhookSubscription
+from .models import (
+    WEBHOOK_SECRET_PREFIX,
+    ApiToken,
+    Delivery,
+    Event,
+    WebhookSubscription,
+    validate_webhook_secret,
+)
 from .replay import replay
+from .urlpolicy import endpoint
 
 Status = Delivery.Status
+
+# Dead letters first, then failures awaiting a retry: what an operator comes to the list for.
+URGENCY = Case(
+    When(status=Status.DEAD, then=Value(0)),
+    When(status=Status.FAILED, then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+
+
+def masked(secret: str) -> str:
+    """Enough of a secret to tell one from another (``whsec_…abcd``), never enough to use."""
+    prefix = WEBHOOK_SECRET_PREFIX if secret.startswith(WEBHOOK_SECRET_PREFIX) else ""
+    return f"{prefix}…{secret[-4:]}"
 
 
 class DeliveryInline(admin.TabularInline):
@@ -81,6 +106,9 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_filter = ["status", "handler", "event__type", "created_at"]
     search_fields = ["handler", "event__type", "event__id", "last_error"]
     date_hierarchy = "created_at"
+    # The list applies the model's ordering (newest first) over any queryset's: it must be
+    # the admin's own.
+    ordering = [URGENCY.asc(), "-created_at"]
     actions = [retry_selected]
     list_select_related = ["event"]
     readonly_fields = [
@@ -101,22 +129,6 @@ class DeliveryAdmin(admin.ModelAdmin):
         "formatted_traceback",
     ]
     exclude = ["traceback"]
-
-    def get_queryset(self, request):
-        # Dead letters first, then failures awaiting a retry: what an operator looks for.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                urgency=Case(
-                    When(status=Status.DEAD, then=Value(0)),
-                    When(status=Status.FAILED, then=Value(1)),
-                    default=Value(2),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("urgency", "-created_at")
-        )
 
     @admin.display(description="event type", ordering="event__type")
     def event_type(self, obj):
@@ -148,10 +160,101 @@ class DeliveryAdmin(admin.ModelAdmin):
         return False  # the outbox is the record
 
 
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The signing secret is write-only: a new one may be entered, the stored one never shown."""
+
+    # An address typed without a scheme is taken as https (Django 6's default); the model's
+    # validation still holds the URL to the outbound policy.
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text=WebhookSubscription._meta.get_field("url").help_text,
+    )
+    new_secret = forms.CharField(
+        label="New signing secret",
+        required=False,
+        validators=[validate_webhook_secret],
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Leave blank to keep the current secret; a new subscription gets a generated "
+        "one. It is shown once, after saving.",
+    )
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["name", "event_types", "url", "active"]
+
+    def save(self, commit=True):
+        if self.cleaned_data["new_secret"]:
+            self.instance.secret = self.cleaned_data["new_secret"]
+        return super().save(commit)
+
+
 @admin.register(WebhookSubscription)
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
-    list_display = ["name", "event_types", "url", "active", "disabled_reason", "created_at"]
+    form = WebhookSubscriptionForm
+    list_display = [
+        "name",
+        "event_types",
+        "endpoint_url",
+        "active",
+        "disabled_reason",
+        "created_at",
+    ]
     list_filter = ["active"]
     search_fields = ["name", "event_types", "url"]
-    readonly_fields = ["disabled_reason", "created_at"]
-    fields = ["name", "event_types", "url", "secret", "active", "disabled_reason", "created_at"]
+    readonly_fields = ["masked_secret", "disabled_reason", "created_at"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["name", "event_types", "url", "new_secret", "active"]
+        secret = ["masked_secret"]
+        if self.has_change_permission(request, obj):
+            secret.append("new_secret")
+        return ["name", "event_types", "url", *secret, "active", "disabled_reason", "created_at"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change or form.cleaned_data["new_secret"]:
+            # The one time it is shown: receivers need it to verify signatures.
+            self.message_user(
+                request,
+                f"The signing secret of “{obj.name}” is {obj.secret} — copy it now: "
+                "it will not be shown again.",
+                messages.WARNING,
+            )
+
+    @admin.display(description="URL", ordering="url")
+    def endpoint_url(self, obj):
+        return endpoint(obj.url)  # its query string may hold the receiver's token
+
+    @admin.display(description="signing secret")
+    def masked_secret(self, obj):
+        return masked(obj.secret)
+
+
+# DRF's token admin lists every API token's key, which is the credential itself.
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(TokenAdmin):
+    """Whose tokens exist, and since when; a superuser revokes one by deleting it."""
+
+    list_display = ["user", "created", "masked_key"]
+    list_select_related = ["user"]
+    fields = list_display
+    readonly_fields = list_display
+
+    @admin.display(description="key")
+    def masked_key(self, obj):
+        return masked(obj.key)
+
+    def has_add_permission(self, request):
+        return False  # clients obtain their own, at POST /api/v1/auth/token/
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
