@@ -37,6 +37,7 @@ def stack_env(**overrides: str) -> dict[str, str]:
         "EVENTPLATFORM_NAMESPACE": settings.NAMESPACE,
         "SECRET_KEY": settings.SECRET_KEY,  # tasks are signed with it
         "DEBUG": "0",
+        "HTTPS": "0",  # the servers speak plain HTTP on loopback
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SLACK_WEBHOOK_URL": "",
         "CRM_WEBHOOK_URL": "",
@@ -72,6 +73,8 @@ class Processes:
                 "--lifespan",
                 "off",
                 "--no-access-log",
+                "--ws-max-size",
+                "4096",
             ],
         )
         wait_until_serving(url + "/healthz")

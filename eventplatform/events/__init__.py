@@ -31,6 +31,7 @@ _PUBLIC = {
     "raise_for_answer": "webhooks",
     # Live pages.
     "live_page": "realtime.pages",
+    "entitlements_changed": "realtime.broadcast",
     # Tests.
     "isolated_handlers": "testing",
 }

@@ -11,6 +11,7 @@ class EventsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import supervisor
+        from .realtime import revocation  # noqa: F401  (open sockets follow revoked access)
 
         # A worker of a cluster that `run_workers` supervises reports its progress to it.
         if os.environ.get(supervisor.CLUSTER_ID_VARIABLE):

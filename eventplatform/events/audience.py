@@ -5,6 +5,10 @@ Every user is entitled to ``user.<id>``. Apps declare the other groups and who m
 groups (their roles), returns the audience groups of the app that user may see. Events name
 the groups that may see them; a socket receives an event only when the two sets meet. The
 backbone names no role.
+
+Open sockets follow changes to roles and users by themselves. An entitlement that reads
+anything else calls ``entitlements_changed(user_id)`` when that changes, and the user's
+sockets check again (see ``realtime.revocation``).
 """
 
 from collections.abc import Callable, Iterable

@@ -7,13 +7,24 @@
  *
  * The page renders its state in HTML and names the last event it reflects
  * (<meta name="stream-since">); the socket asks for everything after it, so nothing published
- * between the render and the connection is missed. Each event is applied once.
+ * between the render and the connection is missed. Each event is applied once. A user whose
+ * login ends is told so and sent to the login page (<meta name="login-url">).
  */
 (function () {
   "use strict";
 
-  // 4408, 4503 and any other code: reconnect with `since`, backing off.
-  const CLOSE = { UNAUTHENTICATED: 4401, TOO_SLOW: 4408, TOO_FAR_BEHIND: 4410, UNAVAILABLE: 4503 };
+  // The server's close codes (docs/architecture.md, "The live stream"). 4408, 4429, 4503 and
+  // any other code: reconnect with `since`, backing off.
+  const CLOSE = {
+    UNAUTHENTICATED: 4401,
+    TOO_SLOW: 4408,
+    TOO_FAR_BEHIND: 4410,
+    TOO_MANY_SOCKETS: 4429,
+    SIGNED_OUT: 4440,
+    UNAVAILABLE: 4503,
+  };
+  // Long enough for a screen reader to say that the login ended before the page changes.
+  const SIGNED_OUT_MS = 2000;
   // A server that cannot listen yet (4503, its Redis is down) opens the socket only to close
   // it at once: a socket counts as live once it has stayed open this long, so that such a
   // socket neither shows "Live" nor resets the back-off.
@@ -38,7 +49,13 @@
     function status(state) {
       document.querySelectorAll("[data-stream-status]").forEach((node) => {
         node.dataset.streamStatus = state;
-        node.textContent = { live: "Live", connecting: "Connecting…", offline: "Reconnecting…" }[state];
+        node.textContent = {
+          live: "Live",
+          connecting: "Connecting…",
+          offline: "Reconnecting…",
+          crowded: "Too many live pages open; retrying…",
+          "signed-out": "Signed out",
+        }[state];
       });
       if (onStatus) onStatus(state);
     }
@@ -67,20 +84,29 @@
       };
       socket.onclose = (close) => {
         clearTimeout(settled);
-        if (close.code === CLOSE.UNAUTHENTICATED) {
-          location.assign("/accounts/login/?next=" + encodeURIComponent(location.pathname));
+        if (close.code === CLOSE.UNAUTHENTICATED || close.code === CLOSE.SIGNED_OUT) {
+          signedOut();
           return;
         }
         if (close.code === CLOSE.TOO_FAR_BEHIND) {
           location.reload();
           return;
         }
-        status("offline");
+        status(close.code === CLOSE.TOO_MANY_SOCKETS ? "crowded" : "offline");
         // Back off up to 10 s, with jitter so that a restarted server is not stampeded.
         const delay = Math.min(10000, 500 * 2 ** retries) * (0.5 + Math.random() / 2);
         retries += 1;
         setTimeout(connect, delay);
       };
+    }
+
+    // No reconnecting: only logging in again opens the stream.
+    function signedOut() {
+      status("signed-out");
+      announce("You were signed out. Taking you to the login page.");
+      const login = new URL(document.querySelector('meta[name="login-url"]').content, location.href);
+      login.searchParams.set("next", location.pathname + location.search);
+      setTimeout(() => location.assign(login), SIGNED_OUT_MS);
     }
 
     connect();

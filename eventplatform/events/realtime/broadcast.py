@@ -1,8 +1,9 @@
-"""Sending events to the stream hubs of every web process, over the channel layer.
+"""Sending to the stream hubs of every web process, over the channel layer.
 
 An event is encoded once, here, and sent as one message to the ``stream`` group, whose
 members are the hubs (one per web process), not the sockets: each hub fans it out to its own
-sockets. Sockets that join and leave never touch Redis groups.
+sockets. Sockets that join and leave never touch Redis groups. A change to what a user may
+see travels the same way, so that their sockets on every process check it.
 """
 
 import asyncio
@@ -13,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 from ..envelope import to_json
 from ..models import Event
@@ -33,8 +35,31 @@ def stream_message(event: Event) -> dict[str, Any]:
 
 def broadcast(event: Event) -> None:
     """Push ``event`` to every process's hub (from synchronous code, after commit)."""
+    _send_to_hubs(stream_message(event))
+
+
+def entitlements_changed(*user_ids: int, ended_session: str = "") -> None:
+    """Have the open sockets of these users, on every process, check again who they are and
+    what they may see, once the current transaction commits.
+
+    A socket whose login ended (``ended_session`` is a session logged out) closes; one
+    whose groups changed leaves those it lost and joins those it gained. Apps call it when
+    something their ``@entitlement`` reads changes; the backbone does for roles, users,
+    tokens and logouts.
+    """
+    if not user_ids:
+        return
+    message = {
+        "type": "stream.recheck",
+        "user_ids": list(user_ids),
+        "ended_session": ended_session,
+    }
+    transaction.on_commit(lambda: _send_to_hubs(message), robust=True)
+
+
+def _send_to_hubs(message: dict[str, Any]) -> None:
     layer = get_channel_layer()
-    _sender().run(layer.group_send(STREAM_GROUP, stream_message(event)))
+    _sender().run(layer.group_send(STREAM_GROUP, message))
 
 
 class _LoopThread:

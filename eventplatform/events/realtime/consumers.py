@@ -3,28 +3,46 @@
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.db.models import Q
 
 from ..audience import groups_for_user
+from ..conf import event_setting
 from ..envelope import to_json
 from ..models import Event
-from .hub import StreamUnavailable, get_hub
+from .hub import StreamHub, StreamUnavailable, TooManySockets, get_hub
+from .middleware import current_user
 
 logger = logging.getLogger(__name__)
 
 
 class CloseCode:
+    """Why the server closed a socket; ``static/js/live.js`` acts on each."""
+
+    # The stream takes no data: a client that sends any (text, binary, of any size) is closed.
+    UNSUPPORTED_DATA = 1003
+    SERVER_ERROR = 1011  # the client reconnects, backing off
     UNAUTHENTICATED = 4401
     TOO_SLOW = 4408  # the client resumes from its last event id
     # More missed than a resume carries, or resuming from an unknown event: the client reloads.
     TOO_FAR_BEHIND = 4410
+    # The user already holds EVENTS["SOCKETS_PER_USER"] sockets on this server process.
+    TOO_MANY_SOCKETS = 4429
+    # The login the socket was opened with ended: a logout, a deactivation, a deleted token.
+    SIGNED_OUT = 4440
     # The server cannot listen for events (its Redis is down): the client retries, backing off.
     UNAVAILABLE = 4503
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """Queued among the events: those behind it are sent only if still entitled."""
+
+    ended_session: str
 
 
 class TooFarBehind(Exception):
@@ -68,7 +86,7 @@ def missed_events(since: str, groups: list[str]) -> list[tuple[int, str]]:
             logger.info("resume from unknown event %r: asking the client to reload", since)
             raise TooFarBehind from None
         missed = missed.filter(unseen_after(mark))
-    limit = settings.EVENTS["RESUME_LIMIT"]
+    limit = event_setting("RESUME_LIMIT")
     missed = list(missed.distinct().order_by("position")[: limit + 1])
     if len(missed) > limit:
         raise TooFarBehind
@@ -80,30 +98,37 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     # No channel of its own: the process's hub receives from the layer for every socket.
     channel_layer_alias = None
+    closing = closed = False
+    hub: StreamHub | None = None  # once it has joined
+    sender: asyncio.Task | None = None
 
     async def connect(self) -> None:
         user = self.scope["user"]
         if not user.is_authenticated:
             await self._refuse(CloseCode.UNAUTHENTICATED)
             return
-        self.entitled = [str(g) for g in await database_sync_to_async(groups_for_user)(user)]
-        self.buffer: asyncio.Queue = asyncio.Queue(maxsize=settings.EVENTS["SOCKET_BUFFER"])
-        self.closing = self.closed = False
-        self.hub = get_hub()
+        self.entitled = set(await database_sync_to_async(groups_for_user)(user))
+        self.buffer: asyncio.Queue = asyncio.Queue(maxsize=event_setting("SOCKET_BUFFER"))
+        hub = get_hub()
         # Listen first, then read the outbox: an event committed in between arrives both
         # ways and is sent once. Accepting only once listening means a client that sees the
         # socket open misses nothing published after that.
         try:
-            await self.hub.join(self, self.entitled)
+            await hub.join(self, user.pk, list(self.entitled))
         except StreamUnavailable:
             await self._refuse(CloseCode.UNAVAILABLE)
             return
+        except TooManySockets:
+            logger.info("user %s holds too many sockets; refusing another", user.pk)
+            await self._refuse(CloseCode.TOO_MANY_SOCKETS)
+            return
+        self.hub = hub
         await self.accept()
         since = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [""])[0]
         sent: set[int] = set()
         if since:
             try:
-                missed = await database_sync_to_async(missed_events)(since, self.entitled)
+                missed = await database_sync_to_async(missed_events)(since, list(self.entitled))
             except TooFarBehind:
                 await self._close(CloseCode.TOO_FAR_BEHIND)
                 return
@@ -116,15 +141,42 @@ class StreamConsumer(AsyncWebsocketConsumer):
         """Accept, then close with ``code``: closed before accepting, the socket would reach
         the browser as a bare 403, which it can tell neither to log in nor to retry."""
         await self.accept()
+        self.closing = self.closed = True
         await self.close(code=code)
 
     async def _send_live(self, already_sent: set[int]) -> None:
         while True:
-            position, text = await self.buffer.get()
+            item = await self.buffer.get()
+            if isinstance(item, Recheck):
+                await self._recheck(item.ended_session)
+                continue
+            position, text, audience = item
             if position in already_sent:
                 already_sent.discard(position)
                 continue
-            await self._send_event(text)
+            # Offered while a check was pending, or queued before one took a group away.
+            if self.entitled.intersection(audience):
+                await self._send_event(text)
+
+    async def _recheck(self, ended_session: str) -> None:
+        """Follow the user's entitlements: close if they are signed out, else see what their
+        groups now allow."""
+        try:
+            user = await database_sync_to_async(current_user)(self.scope, ended_session)
+            entitled = await database_sync_to_async(groups_for_user)(user)
+        except Exception:
+            # Unchecked, the socket may not keep what it has: the client reconnects, and its
+            # entitlements are computed afresh.
+            logger.exception("could not check the entitlements of a socket; closing it")
+            await self._close(CloseCode.SERVER_ERROR)
+            return
+        if not user.is_authenticated:
+            logger.info("user %s signed out; closing their socket", self.scope["user"].pk)
+            await self._close(CloseCode.SIGNED_OUT)
+            return
+        self.entitled = set(entitled)
+        if not self.closing:  # closed meanwhile (it lagged): it must not rejoin
+            self.hub.rechecked(self, list(self.entitled))
 
     async def _send_event(self, text: str) -> None:
         # The close may be sent while a resume or the live sender is under way (the socket
@@ -132,11 +184,17 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not self.closed:
             await self.send(text_data=text)
 
-    def offer(self, position: int, text: str) -> None:
+    def offer(self, position: int, text: str, audience: list[str]) -> None:
+        self._enqueue((position, text, audience))
+
+    def recheck(self, ended_session: str) -> None:
+        self._enqueue(Recheck(ended_session))
+
+    def _enqueue(self, item: tuple[int, str, list[str]] | Recheck) -> None:
         if self.closing:
             return
         try:
-            self.buffer.put_nowait((position, text))
+            self.buffer.put_nowait(item)
         except asyncio.QueueFull:
             logger.info(
                 "socket of user %s cannot keep up; closing with 4408", self.scope["user"].pk
@@ -151,16 +209,20 @@ class StreamConsumer(AsyncWebsocketConsumer):
 
     async def _close(self, code: int) -> None:
         self.closing = True
-        self.hub.leave(self)
+        if self.hub is not None:
+            self.hub.leave(self)
         if not self.closed:  # the hub may have closed it while a resume was read
             self.closed = True
             await self.close(code=code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
-        """The stream is one-way; what a client sends is ignored."""
+        """The stream is one-way: whatever a client sends closes its socket (1003), so that
+        no client can make the server buffer, parse or answer anything. The server's
+        ``--ws-max-size`` caps what it reads of a frame before that."""
+        await self._close(CloseCode.UNSUPPORTED_DATA)
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "hub"):
+        if self.hub is not None:
             self.hub.leave(self)
-        if hasattr(self, "sender"):
+        if self.sender is not None:
             self.sender.cancel()

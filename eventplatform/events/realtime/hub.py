@@ -4,17 +4,19 @@ Stock group fan-out writes one Redis message per socket and silently discards wh
 channel cannot take. Here each event reaches a process once, already encoded, and the hub
 hands it to the local sockets whose groups meet the event's audience. A socket whose buffer
 is full is closed with code 4408 so that its client reconnects and resumes; nothing is
-dropped without the client knowing.
+dropped without the client knowing. The hub also holds each user's sockets: it caps their
+number, and passes on the word that a user's entitlements changed.
 """
 
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Protocol
 
 from channels.layers import get_channel_layer
 
+from ..conf import event_setting
 from .broadcast import STREAM_GROUP
 
 logger = logging.getLogger(__name__)
@@ -31,27 +33,39 @@ REDIS_TIMEOUT = 5
 
 
 class Subscriber(Protocol):
-    def offer(self, position: int, text: str) -> None: ...
+    def offer(self, position: int, text: str, audience: list[str]) -> None: ...
 
     def lagged(self) -> None: ...
+
+    def recheck(self, ended_session: str) -> None: ...
 
 
 class StreamUnavailable(Exception):
     """The hub cannot listen (Redis unreachable): a socket should retry later."""
 
 
+class TooManySockets(Exception):
+    """The user already holds ``EVENTS["SOCKETS_PER_USER"]`` sockets on this process."""
+
+
 class StreamHub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
         self.members: dict[str, set[Subscriber]] = defaultdict(set)
+        self.sockets_of: dict[int, set[Subscriber]] = defaultdict(set)
+        # Sockets checking their entitlements again, and how many checks each has pending.
+        # They are offered every event meanwhile, and keep those their new groups allow.
+        self.unsettled: Counter[Subscriber] = Counter()
         self.listening = False
         self._task: asyncio.Task | None = None
         self._ready = asyncio.Event()
 
-    async def join(self, subscriber: Subscriber, groups: list[str]) -> None:
-        """Start delivering events of ``groups`` to ``subscriber``; returns once listening.
+    async def join(self, subscriber: Subscriber, user_id: int, groups: list[str]) -> None:
+        """Start delivering events of ``groups`` to ``subscriber``, a socket of user
+        ``user_id``; returns once listening.
 
-        Raises StreamUnavailable when the hub cannot listen (Redis unreachable).
+        Raises StreamUnavailable when the hub cannot listen (Redis unreachable), and
+        TooManySockets when the user holds as many sockets as they may.
         """
         if self._task is None or self._task.done():
             self._ready.clear()
@@ -59,19 +73,41 @@ class StreamHub:
         await self._ready.wait()
         if not self.listening:
             raise StreamUnavailable
+        # Counted and added with no await in between: sockets opening at once cannot all
+        # slip under the limit.
+        if len(self.sockets_of[user_id]) >= event_setting("SOCKETS_PER_USER"):
+            raise TooManySockets
+        self.sockets_of[user_id].add(subscriber)
         # A member only once listening: a hub that fails tells its members to resume, and
         # that must not reach a socket still being opened.
+        self._regroup(subscriber, groups)
+
+    def rechecked(self, subscriber: Subscriber, groups: list[str]) -> None:
+        """``subscriber`` finished a check of its entitlements: ``groups`` are now its own."""
+        self._regroup(subscriber, groups)
+        self.unsettled[subscriber] -= 1
+        if self.unsettled[subscriber] <= 0:
+            del self.unsettled[subscriber]
+
+    def leave(self, subscriber: Subscriber) -> None:
+        self._discard(subscriber, self.members)
+        self._discard(subscriber, self.sockets_of)
+        self.unsettled.pop(subscriber, None)
+
+    def _regroup(self, subscriber: Subscriber, groups: list[str]) -> None:
+        self._discard(subscriber, self.members)
         for group in groups:
             self.members[group].add(subscriber)
 
-    def leave(self, subscriber: Subscriber) -> None:
-        for group in list(self.members):
-            self.members[group].discard(subscriber)
-            if not self.members[group]:
-                del self.members[group]
+    @staticmethod
+    def _discard(subscriber: Subscriber, index: dict) -> None:
+        for key in list(index):
+            index[key].discard(subscriber)
+            if not index[key]:
+                del index[key]
 
     def fan_out(self, message: dict) -> None:
-        targets = set()
+        targets = set(self.unsettled)
         for group in message["audience"]:
             targets |= self.members.get(group, set())
         if time.time() - message["sent_at"] > MAX_LAG_SECONDS:
@@ -82,7 +118,13 @@ class StreamHub:
             self._lag_all()
             return
         for subscriber in targets:
-            subscriber.offer(message["position"], message["text"])
+            subscriber.offer(message["position"], message["text"], message["audience"])
+
+    def recheck(self, message: dict) -> None:
+        for user_id in message["user_ids"]:
+            for subscriber in self.sockets_of.get(user_id, ()):
+                self.unsettled[subscriber] += 1
+                subscriber.recheck(message["ended_session"])
 
     async def _listen(self) -> None:
         # The default "specific." prefix: channels-redis receives all of a process's channels
@@ -102,6 +144,8 @@ class StreamHub:
                 message = await self.layer.receive(channel)
                 if message.get("type") == "stream.event":
                     self.fan_out(message)
+                elif message.get("type") == "stream.recheck":
+                    self.recheck(message)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,9 +1,19 @@
 """Handshake checks for the stream: where the socket comes from, and who opens it."""
 
+from importlib import import_module
+from urllib.parse import urlsplit
+
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
-from channels.security.websocket import AllowedHostsOriginValidator
+from channels.security.websocket import WebsocketDenier
+from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
+from django.http import HttpRequest
+from django.http.request import split_domain_port, validate_host
+
+Origin = tuple[str, str, int]  # scheme, host, port
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _header(scope, name: bytes) -> bytes:
@@ -18,7 +28,6 @@ def _token_key(scope) -> str | None:
     return key.strip() if scheme.lower() == "token" and key.strip() else None
 
 
-@database_sync_to_async
 def _token_user(key: str):
     from rest_framework.authtoken.models import Token
 
@@ -27,6 +36,29 @@ def _token_user(key: str):
     except Token.DoesNotExist:
         return AnonymousUser()
     return token.user if token.user.is_active else AnonymousUser()
+
+
+def _session_user(session_key: str | None):
+    # A fresh read, not the session the handshake loaded: it may have ended since.
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return auth.get_user(request)
+
+
+def current_user(scope, ended_session: str = ""):
+    """The user the socket's credentials name now: its token's, or else its session's.
+
+    Anonymous once that token is deleted or its user deactivated, or once the session is
+    ``ended_session`` (a logout, whose session may not be deleted yet), expired, or no
+    longer valid for its user (deactivated, deleted, password changed).
+    """
+    key = _token_key(scope)
+    if key is not None:
+        return _token_user(key)
+    session_key = scope["session"].session_key if "session" in scope else None
+    if not session_key or session_key == ended_session:
+        return AnonymousUser()
+    return _session_user(session_key)
 
 
 class TokenAuthMiddleware(BaseMiddleware):
@@ -38,19 +70,52 @@ class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
         key = _token_key(scope)
         if key is not None:
-            scope["user"] = await _token_user(key)
+            scope["user"] = await database_sync_to_async(_token_user)(key)
         return await super().__call__(scope, receive, send)
 
 
+def _parse_origin(url: str) -> Origin | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname or port is None:
+        return None
+    return parts.scheme, parts.hostname, port
+
+
+def _own_origin(scope) -> Origin | None:
+    """The origin of the page that would open this socket on this very host, if the host is
+    one we serve (a foreign Host header, as DNS rebinding sends, counts for nothing)."""
+    host = _header(scope, b"host").decode("latin1")
+    domain, _ = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return _parse_origin(f"{scheme}://{host}")
+
+
+def allowed_origins(scope) -> set[Origin]:
+    trusted = {_parse_origin(origin) for origin in settings.CSRF_TRUSTED_ORIGINS}
+    return {origin for origin in {*trusted, _own_origin(scope)} if origin is not None}
+
+
 class StreamOriginValidator:
-    """Browsers must connect from an allowed host (cross-site WebSocket hijacking);
-    API clients, which send no Origin, must then present a token."""
+    """Browsers must connect from an allowed origin (cross-site WebSocket hijacking): scheme,
+    host and port all match the socket's own host or one of ``CSRF_TRUSTED_ORIGINS``. A
+    client without ``Origin`` is no browser, and must present a token: a session cookie
+    alone is refused."""
 
     def __init__(self, app) -> None:
         self.app = app
-        self.browser_checked = AllowedHostsOriginValidator(app)
 
     async def __call__(self, scope, receive, send):
-        if not _header(scope, b"origin") and _token_key(scope) is not None:
+        origin = _header(scope, b"origin").decode("latin1")
+        if origin:
+            allowed = _parse_origin(origin) in allowed_origins(scope)
+        else:
+            allowed = _token_key(scope) is not None
+        if allowed:
             return await self.app(scope, receive, send)
-        return await self.browser_checked(scope, receive, send)
+        return await WebsocketDenier()(scope, receive, send)
