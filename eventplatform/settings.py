@@ -230,32 +230,11 @@ OUTBOUND_URL_ALLOW = [
     entry.strip() for entry in os.environ.get("OUTBOUND_URL_ALLOW", "").split(",") if entry.strip()
 ]
 
-# The event backbone.
-EVENTS = {
-    # Seconds to wait before each retry of a failed delivery; its length bounds the attempts.
-    "RETRY_SCHEDULE": [
-        float(seconds)
-        for seconds in (os.environ.get("RETRY_SCHEDULE") or "5,30,120,600,3600").split(",")
-        if seconds.strip()
-    ],
-    # A handler running longer than this is interrupted and its attempt fails.
-    "HANDLER_TIME_LIMIT": 30,
-    # A claim on a delivery lasts this long unless its worker renews it (it does, every third
-    # of it, while the handler runs): a killed worker's delivery runs again this soon.
-    "LEASE": 10,
-    # A pending delivery not enqueued this many seconds after its commit is enqueued again.
-    "ENQUEUE_GRACE": 2,
-    # A task that left the queue this long ago without starting was lost with its cluster.
-    "DEQUEUE_GRACE": 10,
-    # How often the scheduler looks for stranded work; it also wakes when a retry falls due.
-    "SCHEDULER_TICK": 1.0,
-    # Work waiting this long while a cluster has idle workers and starts nothing: replaced.
-    "STALL_AFTER": 5,
-    # Events a reconnecting socket may catch up on before it is asked to reload.
-    "RESUME_LIMIT": 1000,
-    # Messages waiting for one socket before it is closed with 4408 and asked to resume.
-    "SOCKET_BUFFER": 1000,
-}
+# The event backbone: its settings and their defaults are in eventplatform/events/conf.py;
+# EVENTS overrides any of them.
+EVENTS = {}
+if retry_schedule := os.environ.get("RETRY_SCHEDULE"):
+    EVENTS["RETRY_SCHEDULE"] = [float(s) for s in retry_schedule.split(",") if s.strip()]
 
 REST_FRAMEWORK = {
     # Token first: an anonymous request then gets 401 with a WWW-Authenticate challenge.

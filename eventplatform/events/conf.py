@@ -25,6 +25,9 @@ DEFAULTS: dict[str, Any] = {
     "RESUME_LIMIT": 1000,
     # Messages waiting for one socket before it is closed with 4408 and asked to resume.
     "SOCKET_BUFFER": 1000,
+    # Stream sockets one user may hold on one web process (a browser with a few tabs open);
+    # the next is closed with 4429.
+    "SOCKETS_PER_USER": 10,
     # Days an event is kept once everything it caused has finished (dead letters stay).
     "RETENTION_DAYS": 30,
 }

@@ -18,11 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from .conf import event_setting
 from .models import Delivery
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
@@ -41,7 +41,7 @@ class TimeLimitExceeded(BaseException):
 
 
 def lease() -> timedelta:
-    return timedelta(seconds=settings.EVENTS["LEASE"])
+    return timedelta(seconds=event_setting("LEASE"))
 
 
 @contextmanager

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from django.conf import settings
-
 from .catalog import EventType
+from .conf import event_setting
 from .models import WEBHOOK_HANDLER_PREFIX, WebhookSubscription
 from .webhooks import deliver_to_subscription
 
@@ -33,7 +32,7 @@ class RetryPolicy:
 
     @classmethod
     def default(cls) -> "RetryPolicy":
-        return cls(delays=tuple(settings.EVENTS["RETRY_SCHEDULE"]))
+        return cls(delays=tuple(event_setting("RETRY_SCHEDULE")))
 
     @property
     def max_attempts(self) -> int:
@@ -62,7 +61,7 @@ class Handler:
 
     @property
     def seconds_allowed(self) -> float:
-        return self.time_limit or settings.EVENTS["HANDLER_TIME_LIMIT"]
+        return self.time_limit or event_setting("HANDLER_TIME_LIMIT")
 
 
 _handlers: dict[str, Handler] = {}
