@@ -66,6 +66,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "eventplatform.logging.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,6 +181,15 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The cache holds what every web process must agree on: failed logins and idempotency keys.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{NAMESPACE}:cache",
+    }
+}
+
 Q_CLUSTER = {
     "name": NAMESPACE,
     "redis": REDIS_URL,
@@ -247,6 +257,16 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "eventplatform.rest.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "eventplatform.rest.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    # Failed logins allowed per window (eventplatform/login.py), by username and by address.
+    "DEFAULT_THROTTLE_RATES": {"login-username": "10/hour", "login-address": "30/hour"},
+    # Proxies in front that append the client's address to X-Forwarded-For. With none, the
+    # header is the client's own word and the connection's address is used.
+    "NUM_PROXIES": int(os.environ.get("PROXY_COUNT") or 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Event Platform API",
@@ -257,6 +277,35 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Production hardening, on when DEBUG is off (tests aside). HTTPS=0 serves plain HTTP, as a
+# local run and the test suite's servers do.
+HTTPS = env_bool("HTTPS", not (DEBUG or TESTING))
+SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
+# Behind a proxy that terminates TLS, the header by which it says so (X-Forwarded-Proto).
+# Set it only when the proxy always sets that header: otherwise a client could claim HTTPS.
+if _proxy_header := os.environ.get("SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
+# Pages load scripts, styles and images from the site only, never inline scripts. Inline
+# style attributes remain: progress bars set their width in one (see docs/security.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The bearer token Prometheus presents at /metrics; unset, only operators' sessions read it.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 LOGGING = {
     "version": 1,
