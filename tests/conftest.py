@@ -3,6 +3,8 @@
 import pydoc
 
 import pytest
+import redis
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django_q.signing import SignedPackage
 
@@ -56,6 +58,17 @@ def fresh_channel_layer():
 
     channel_layers.backends.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def forget_cache():
+    """Failed logins and idempotency keys live in Redis, which outlives a test: each test
+    starts without them. Only this process's cache keys go (Django's ``cache.clear()`` would
+    flush the whole Redis database, other processes' queues included)."""
+    client = redis.Redis.from_url(django_settings.REDIS_URL)
+    for key in client.scan_iter(f"{django_settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)
+    client.close()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ from django.db import connection
 from tests.receivers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# What the stack's Prometheus would present at /metrics; it also reads /readyz's checks.
+STACK_METRICS_TOKEN = "stack-metrics-token"
 
 
 def database_url() -> str:
@@ -38,6 +40,7 @@ def stack_env(**overrides: str) -> dict[str, str]:
         "SECRET_KEY": settings.SECRET_KEY,  # tasks are signed with it
         "DEBUG": "0",
         "HTTPS": "0",  # the servers speak plain HTTP on loopback
+        "METRICS_TOKEN": STACK_METRICS_TOKEN,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SLACK_WEBHOOK_URL": "",
         "CRM_WEBHOOK_URL": "",

@@ -1,11 +1,15 @@
 """Prometheus metrics, read from the outbox at scrape time.
 
 The delivery rows are the record, so the numbers are the same whichever process answers the
-scrape, and nothing is counted in worker memory that a restart would lose.
+scrape, and nothing is counted in worker memory that a restart would lose. They are read by a
+scraper holding ``METRICS_TOKEN`` or by an operator's session.
 """
 
+import secrets
+
+from django.conf import settings
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -47,6 +51,20 @@ registry = CollectorRegistry(auto_describe=False)
 registry.register(OutboxCollector())
 
 
+def reads_operations(request: HttpRequest) -> bool:
+    """A scraper presenting ``Authorization: Bearer <METRICS_TOKEN>``, or a staff session that
+    may view deliveries: who may read the metrics and what ``/readyz`` found."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if settings.METRICS_TOKEN and scheme.lower() == "bearer":
+        return secrets.compare_digest(token.encode(), settings.METRICS_TOKEN.encode())
+    user = request.user
+    return user.is_active and user.is_staff and user.has_perm("events.view_delivery")
+
+
 @never_cache
 def metrics(request):
+    if not reads_operations(request):
+        response = HttpResponse("Give the metrics token, or sign in as an operator.\n", status=401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -29,7 +29,7 @@ def test_a_customer_opening_a_staff_dashboard_gets_403(login, path):
 def test_the_admin_is_for_staff_only(login):
     customer = login("customer").page
     customer.goto("/admin/")
-    assert "/admin/login/" in customer.url
+    assert "/accounts/login/?next=/admin/" in customer.url
     assert customer.get_by_text("You are authenticated as customer").is_visible()
 
     admin = login("admin").page

@@ -1,6 +1,7 @@
 """What operators and load balancers see: probes and the admin."""
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from eventplatform.events.models import Delivery, Event
@@ -17,8 +18,17 @@ def test_healthz_answers_while_the_process_serves(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_says_what_is_missing(client):
+def test_readyz_tells_anyone_only_whether_the_platform_is_ready(client):
     response = client.get("/readyz")
+    # No worker cluster nor scheduler runs for this test.
+    assert response.status_code == 503
+    assert response.json() == {"status": "unavailable"}
+
+
+@override_settings(METRICS_TOKEN="scrape-me")
+def test_readyz_says_what_is_missing_to_operators(client, admin_client):
+    response = client.get("/readyz", HTTP_AUTHORIZATION="Bearer scrape-me")
+    assert admin_client.get("/readyz").json() == response.json()
     body = response.json()
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["redis"] == "ok"
@@ -59,9 +69,21 @@ def test_an_operator_finds_a_dead_letter_reads_its_traceback_and_retries_it(
     assert [t["args"] for t in task_queue.tasks()] == [(delivery.pk,)]
 
 
+def test_metrics_are_for_the_bearer_of_their_token_and_operators(client, admin_client, staff):
+    with override_settings(METRICS_TOKEN="scrape-me"):
+        assert client.get("/metrics").status_code == 401
+        assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-m").status_code == 401
+        assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-me").status_code == 200
+    assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 401, "no token set"
+    client.force_login(staff)
+    assert client.get("/metrics").status_code == 401, "staff without permission"
+    assert admin_client.get("/metrics").status_code == 200
+
+
 def test_metrics_count_deliveries_by_handler_and_status(
-    client, handlers, task_queue, django_capture_on_commit_callbacks
+    admin_client, handlers, task_queue, django_capture_on_commit_callbacks
 ):
+    client = admin_client
     handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=()))
     with django_capture_on_commit_callbacks(execute=True):
         publish(WIDGET_ORDERED, {"order_id": 3, "customer_id": 1})
@@ -99,8 +121,17 @@ def test_log_lines_name_the_request_and_the_event(customer, caplog):
     assert client.get("/healthz")["X-Request-ID"] not in ("req-42", ""), "a fresh id otherwise"
 
 
-def test_the_health_page_shows_each_handlers_outcomes_to_staff_only(
-    client, admin_client, customer, handlers, task_queue, django_capture_on_commit_callbacks
+@pytest.mark.parametrize(
+    "forged", ["x event=1 level=CRITICAL", "x\tlevel=CRITICAL", "a" * 65, "caf\u00e9"]
+)
+def test_a_request_id_that_could_forge_log_fields_is_replaced(client, forged):
+    answered = client.get("/healthz", HTTP_X_REQUEST_ID=forged)["X-Request-ID"]
+    assert answered != forged
+    assert len(answered) == 32 and answered.isalnum()
+
+
+def test_the_health_page_shows_each_handlers_outcomes_to_operators_only(
+    client, admin_client, customer, staff, handlers, task_queue, django_capture_on_commit_callbacks
 ):
     handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=()))
     with django_capture_on_commit_callbacks(execute=True):
@@ -114,7 +145,9 @@ def test_the_health_page_shows_each_handlers_outcomes_to_staff_only(
     assert page.context["dead_letters"] == 1
     assert b"test_operations.refuse" in page.content
     client.force_login(customer)
-    assert client.get("/events/health/").status_code == 302  # to the admin login
+    assert client.get("/events/health/").status_code == 302  # to the login page
+    client.force_login(staff)
+    assert client.get("/events/health/").status_code == 403, "staff without view_delivery"
 
 
 def test_browsers_asking_for_favicon_ico_get_the_icon(client):

@@ -41,9 +41,9 @@ def orders(rows, handlers, task_queue, django_capture_on_commit_callbacks):
     return events
 
 
-def test_the_event_list(staff, orders, rows, django_assert_num_queries):
+def test_the_event_list(admin_user, orders, rows, django_assert_num_queries):
     client = APIClient()
-    client.force_authenticate(staff)
+    client.force_authenticate(admin_user)
     with django_assert_num_queries(EVENT_LIST_QUERIES):
         response = client.get("/api/v1/events/")
     oldest_first = reversed(response.json()["results"])

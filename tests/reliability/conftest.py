@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from eventplatform.events.models import Delivery
 from tests.factories import UserFactory
 from tests.receivers import HttpReceiver, SmtpReceiver
-from tests.stack import Processes, stack_env, wait_for
+from tests.stack import STACK_METRICS_TOKEN, Processes, stack_env, wait_for
 
 CRM_SECRET = "whsec_" + "cmVsaWFiaWxpdHktY3JtLXNlY3JldC0zMi1ieXRlcw=="
 FIGURES: dict[str, list[float]] = {}
@@ -61,7 +61,11 @@ class Platform:
         return self.processes.urls[self.web]
 
     def ready(self) -> httpx.Response:
-        return httpx.get(self.url + "/readyz", timeout=5)
+        return httpx.get(
+            self.url + "/readyz",
+            timeout=5,
+            headers={"Authorization": f"Bearer {STACK_METRICS_TOKEN}"},
+        )
 
     def post_tickets(self, count: int, prefix: str = "Ticket", via: str | None = None) -> list[int]:
         """Create tickets through the API (of web process ``via``); return their ids."""
