@@ -1,16 +1,21 @@
 """Log records that say which request and which event they are about.
 
-Every line carries ``request=<correlation id>`` (from the ``X-Request-ID`` header, or a new
-one, echoed back in the response) and ``event=<event id>`` when the code logging it passes
-one, so one grep follows an event from the request that published it through its deliveries.
+Every line carries ``request=<correlation id>`` (from the ``X-Request-ID`` header when it is a
+safe token, else a new one; echoed back in the response) and ``event=<event id>`` when the code
+logging it passes one, so one grep follows an event from the request that published it through
+its deliveries.
 """
 
 import logging
+import re
 import uuid
 from contextvars import ContextVar
 
 correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
 HEADER = "X-Request-ID"
+# A caller's id is written into every log line as ``request=<id>``: anything but a plain token
+# (a space, "=", a newline) could forge the fields that follow it.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ContextFilter(logging.Filter):
@@ -22,15 +27,15 @@ class ContextFilter(logging.Filter):
 
 
 class CorrelationIdMiddleware:
-    """Take the caller's request id (a load balancer's) or make one; return it as a header."""
+    """Take the caller's request id (a load balancer's) when it is a safe token, or make one;
+    return it as a header."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
         incoming = request.headers.get(HEADER, "")
-        trusted = 0 < len(incoming) <= 100 and incoming.isprintable()
-        value = incoming if trusted else uuid.uuid4().hex
+        value = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = correlation_id.set(value)
         try:
             response = self.get_response(request)

@@ -9,20 +9,25 @@ published get their first delivery of it.
 """
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
 from typing import NamedTuple
 
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from .models import Delivery, Event
 from .queue import enqueue_deliveries
-from .subscriptions import handlers_for
+from .subscriptions import get_handler, handlers_for
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
 BATCH = 200
+# An event type (``support.ticket.created.v1``), or a prefix of one ending in ``*``.
+TYPE_PATTERN = re.compile(r"[A-Za-z0-9_.-]{0,120}\*?")
 
 
 class Replayed(NamedTuple):
@@ -125,3 +130,42 @@ def select_events(
     if until:
         events = events.filter(time__lt=until)
     return events
+
+
+class InvalidCriterion(ValueError):
+    """A type, time or handler that selects no events: the message says what to give."""
+
+
+# What selects events to list or replay is read by these three, whether it comes from the API,
+# its serializers or the ``replay_events`` command.
+
+
+def parse_type_pattern(text: str) -> str:
+    if not TYPE_PATTERN.fullmatch(text):
+        raise InvalidCriterion("Give an event type, or a prefix of one ending in '*'.")
+    return text
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 date and time (UTC unless it says otherwise), as the database compares it."""
+    try:
+        moment = parse_datetime(text)
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        moment = None
+    if moment is None:
+        raise InvalidCriterion("Give an ISO 8601 date and time.")
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        raise InvalidCriterion("Give a time between the years 1 and 9999 in UTC.") from None
+
+
+def parse_handler(name: str) -> str:
+    """The name of a handler subscribed now, in code or as an operator's webhook."""
+    try:
+        get_handler(name)
+    except (KeyError, ValueError):  # ValueError: a webhook name without a subscription id
+        raise InvalidCriterion("No handler of this name is subscribed.") from None
+    return name

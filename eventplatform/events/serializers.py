@@ -1,7 +1,36 @@
+from collections.abc import Callable
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Delivery, Event
-from .subscriptions import get_handler
+from .replay import InvalidCriterion, parse_handler, parse_moment, parse_type_pattern
+
+OUTCOMES = ["dead", "failed", "pending", "succeeded"]
+
+
+class CriterionField(serializers.CharField):
+    """Text read by one of the parsers the API and the ``replay_events`` command share."""
+
+    def __init__(self, parse: Callable[[str], object], **kwargs) -> None:
+        self.parse = parse
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        text = super().to_internal_value(data)
+        if not text:
+            return text
+        try:
+            return self.parse(text)
+        except InvalidCriterion as error:
+            raise serializers.ValidationError(str(error)) from None
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class MomentField(CriterionField):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(parse_moment, **kwargs)
 
 
 class DeliverySerializer(serializers.ModelSerializer):
@@ -53,24 +82,29 @@ class EventTypeSerializer(serializers.Serializer):
     schema = serializers.JSONField(source="json_schema")
 
 
+class EventFilterSerializer(serializers.Serializer):
+    """The event list's query parameters."""
+
+    type = CriterionField(
+        parse_type_pattern,
+        required=False,
+        allow_blank=True,
+        help_text="Exact type, or a prefix ending in '*'.",
+    )
+    since = MomentField(required=False, help_text="Events at or after.")
+    outcome = serializers.ChoiceField(OUTCOMES, required=False)
+
+
 class ReplaySerializer(serializers.Serializer):
-    type = serializers.CharField(help_text="An event type, or a prefix ending in '*'.")
-    since = serializers.DateTimeField(help_text="Events at or after this time.")
-    until = serializers.DateTimeField(required=False, help_text="Events before this time.")
-    handler = serializers.CharField(
+    type = CriterionField(parse_type_pattern, help_text="An event type, or a prefix ending in '*'.")
+    since = MomentField(help_text="Events at or after this time.")
+    until = MomentField(required=False, help_text="Events before this time.")
+    handler = CriterionField(
+        parse_handler,
         required=False,
         allow_blank=True,
         help_text="Only this handler, by its name (e.g. support.crm-update).",
     )
-
-    def validate_handler(self, value: str) -> str:
-        if value:
-            try:
-                get_handler(value)
-            except KeyError:
-                message = "No handler of this name is subscribed."
-                raise serializers.ValidationError(message) from None
-        return value
 
     def validate(self, data):
         if data.get("until") and data["until"] <= data["since"]:

@@ -49,10 +49,10 @@ def history(handlers, task_queue, django_capture_on_commit_callbacks):
     return timezone.now() - timedelta(days=1)
 
 
-def test_staff_replay_a_type_over_a_time_range_through_the_api(
-    staff, history, task_queue, django_capture_on_commit_callbacks
+def test_operators_replay_a_type_over_a_time_range_through_the_api(
+    admin_user, history, task_queue, django_capture_on_commit_callbacks
 ):
-    client = api_client_for(staff)
+    client = api_client_for(admin_user)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/events/replay/",
@@ -77,7 +77,7 @@ def refuse(event):
 
 
 def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
-    staff, handlers, task_queue, django_capture_on_commit_callbacks
+    admin_user, handlers, task_queue, django_capture_on_commit_callbacks
 ):
     handlers.add(WIDGET_ORDERED, refuse, retry=RetryPolicy(delays=(0,), jitter=0))
     with django_capture_on_commit_callbacks(execute=True):
@@ -90,7 +90,7 @@ def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
     assert (delivery.status, delivery.attempts) == ("dead", 2)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = api_client_for(staff).post(
+        response = api_client_for(admin_user).post(
             "/api/v1/events/replay/",
             {"type": "sample.widget.ordered.v1", "since": event.time.isoformat()},
             format="json",
@@ -101,12 +101,12 @@ def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
     # Still failing, but a retry is scheduled again rather than a dead letter at once.
     assert (delivery.status, delivery.attempts) == ("failed", 1)
     assert delivery.next_attempt_at is not None
-    shown = api_client_for(staff).get(f"/api/v1/events/{event.id}/").json()["deliveries"][0]
+    shown = api_client_for(admin_user).get(f"/api/v1/events/{event.id}/").json()["deliveries"][0]
     assert shown["replayed_at"] is not None, "operators see that it was replayed"
 
 
 @pytest.mark.django_db(transaction=True)
-def test_replay_leaves_a_running_delivery_to_its_worker(staff, handlers, task_queue):
+def test_replay_leaves_a_running_delivery_to_its_worker(admin_user, handlers, task_queue):
     running, release = threading.Event(), threading.Event()
 
     def ship_slowly(event):
@@ -128,7 +128,7 @@ def test_replay_leaves_a_running_delivery_to_its_worker(staff, handlers, task_qu
     busy.start()
     try:
         assert running.wait(10)
-        response = api_client_for(staff).post(
+        response = api_client_for(admin_user).post(
             "/api/v1/events/replay/",
             {"type": "sample.widget.ordered.v1", "since": event.time.isoformat()},
             format="json",
@@ -145,8 +145,8 @@ def test_replay_leaves_a_running_delivery_to_its_worker(staff, handlers, task_qu
     assert (delivery.status, delivery.attempts) == ("succeeded", 1)
 
 
-def test_replay_input_is_checked(staff, customer, history):
-    client = api_client_for(staff)
+def test_replay_input_is_checked(admin_user, customer, history):
+    client = api_client_for(admin_user)
     since = history.isoformat()
     bad = [
         ({"since": since}, "type"),
@@ -156,6 +156,10 @@ def test_replay_input_is_checked(staff, customer, history):
             "until",
         ),
         ({"type": "sample.*", "since": since, "handler": "no.such.handler"}, "handler"),
+        ({"type": "sample.*", "since": since, "handler": "webhook:abc"}, "handler"),
+        ({"type": "sample.\x00", "since": since}, "type"),
+        ({"type": "sample.*", "since": "0001-01-01T00:00:00+01:00"}, "since"),
+        ({"type": "sample.*", "since": since, "until": "9999-12-31T23:59:59-01:00"}, "until"),
     ]
     for payload, field in bad:
         response = client.post("/api/v1/events/replay/", payload, format="json")
@@ -183,8 +187,22 @@ def test_the_command_replays_one_handler_with_a_progress_bar(
     task_queue.run()
     assert sorted(shipped) == [1, 2, 3]
     assert audited == []
-    with pytest.raises(CommandError, match="not an ISO 8601"):
+    with pytest.raises(CommandError, match="Give an ISO 8601 date and time"):
         call_command("replay_events", "--type=sample.*", "--since=yesterday")
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        ("--since=0001-01-01T00:00:00+01:00", "between the years 1 and 9999"),
+        ("--until=9999-12-31T23:59:59-01:00", "between the years 1 and 9999"),
+        ("--handler=webhook:abc", "No handler of this name"),
+        ("--type=sample.\x00", "Give an event type"),
+    ],
+)
+def test_the_command_reads_its_options_as_the_api_does(history, option, problem):
+    with pytest.raises(CommandError, match=problem):
+        call_command("replay_events", "--type=sample.*", "--since=2026-01-01T00:00:00Z", option)
 
 
 def test_an_operator_replays_selected_events_in_the_admin(

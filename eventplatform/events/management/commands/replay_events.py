@@ -1,8 +1,13 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.utils.dateparse import parse_datetime
 
-from eventplatform.events.replay import replay, select_events
-from eventplatform.events.subscriptions import get_handler
+from eventplatform.events.replay import (
+    InvalidCriterion,
+    parse_handler,
+    parse_moment,
+    parse_type_pattern,
+    replay,
+    select_events,
+)
 
 BAR = 30
 
@@ -21,21 +26,20 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, type, since, until, handler, **options):
-        moments = {}
-        for name, value in (("since", since), ("until", until)):
-            if value:
-                try:
-                    moments[name] = parse_datetime(value)
-                except ValueError:
-                    moments[name] = None
-                if moments[name] is None:
-                    raise CommandError(f"--{name} {value!r} is not an ISO 8601 date and time.")
+        criteria = {"type": (parse_type_pattern, type), "since": (parse_moment, since)}
+        if until:
+            criteria["until"] = (parse_moment, until)
         if handler:
+            criteria["handler"] = (parse_handler, handler)
+        wanted = {}
+        for name, (parse, value) in criteria.items():
             try:
-                get_handler(handler)
-            except KeyError:
-                raise CommandError(f"No handler named {handler!r} is subscribed.") from None
-        events = select_events(type_pattern=type, **moments)
+                wanted[name] = parse(value)
+            except InvalidCriterion as error:
+                raise CommandError(f"--{name} {value!r}: {error}") from None
+        events = select_events(
+            type_pattern=wanted["type"], since=wanted["since"], until=wanted.get("until")
+        )
         replayed = replay(events, handler=handler, progress=self.show_progress)
         if replayed.events:
             self.stdout.write("")
