@@ -1,29 +1,44 @@
 """Admin: tickets with their messages, and the rules and targets operators tune.
 
-Changes with a domain rule (status, priority, assignee, a new message) go through the
-services, as they do from the pages and the API; the admin only shows their refusals as form
-errors.
+Every change to a ticket or a message goes through the services, as it does from the pages
+and the API, and the admin shows their refusals as form errors: a ticket is added as a
+customer submits one, then only its status, priority and assignee change. What a customer
+wrote, and the messages, are a record: shown, never edited or deleted.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from . import services
-from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Ticket
+from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Status, Ticket
 
-# Ticket fields that change through ``services.ticket_update`` rather than a plain save.
-SERVICE_FIELDS = ("status", "priority", "assignee")
+# What a customer submits, as through the API; read-only once the ticket exists.
+SUBMITTED_FIELDS = ["customer", "subject", "body"]
+# What changes afterwards, through ``services.ticket_update``.
+SERVICE_FIELDS = ["status", "priority", "assignee"]
+# What the services decide and record.
+RECORDED_FIELDS = [
+    "priority_reason",
+    "prioritised_at",
+    "sla_due_at",
+    "first_responded_at",
+    "sla_breached_at",
+    "created_at",
+    "updated_at",
+]
 
 
 class MessageFormSet(forms.BaseInlineFormSet):
     def clean(self) -> None:
         super().clean()
         for form in self.extra_forms:
-            if form.errors or not form.has_changed() or form.cleaned_data.get("DELETE"):
+            if form.errors or not form.has_changed():
                 continue
             try:
-                services.message_check(
+                services.message_post_check(
                     ticket=self.instance,
                     author=form.cleaned_data["author"],
                     internal=form.cleaned_data["internal"],
@@ -51,15 +66,22 @@ class MessageInline(admin.StackedInline):
     readonly_fields = ["from_agent", "created_at"]
     raw_id_fields = ["author"]
 
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
 
 class TicketAdminForm(forms.ModelForm):
-    def clean_assignee(self):
-        assignee = self.cleaned_data["assignee"]
-        if "assignee" in self.changed_data:
-            error = services.ticket_change_errors(assignee=assignee).get("assignee")
-            if error:
-                raise ValidationError(error)
-        return assignee
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        changes = {f: cleaned[f] for f in SERVICE_FIELDS if f in self.changed_data and f in cleaned}
+        try:
+            services.ticket_update_check(**changes)
+        except ValidationError as refusal:
+            self.add_error(None, refusal)
+        return cleaned
 
 
 @admin.register(Ticket)
@@ -86,36 +108,51 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["customer", "assignee"]
     raw_id_fields = ["customer", "assignee"]
-    readonly_fields = [
-        "prioritized_at",
-        "priority_reason",
-        "first_responded_at",
-        "sla_breached_at",
-        "created_at",
-        "updated_at",
-    ]
-    inlines = [MessageInline]
     form = TicketAdminForm
+    actions = ["close"]
 
     @admin.display(description="reference", ordering="id")
     def reference(self, obj: Ticket) -> str:
         return obj.reference
 
-    def save_model(self, request, obj: Ticket, form, change: bool) -> None:
-        changes = {
-            field: form.cleaned_data[field]
-            for field in SERVICE_FIELDS
-            if change and field in form.changed_data
-        }
-        if changes:
-            # Save the other edits as they stand, then make these through the service.
-            stored = Ticket.objects.get(pk=obj.pk)
-            for field in changes:
-                setattr(obj, field, getattr(stored, field))
-        super().save_model(request, obj, form, change)
+    def get_fields(self, request: HttpRequest, obj: Ticket | None = None) -> list[str]:
+        if obj is None:
+            return SUBMITTED_FIELDS
+        return [*SUBMITTED_FIELDS, *SERVICE_FIELDS, *RECORDED_FIELDS]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> list[str]:
+        return [] if obj is None else [*SUBMITTED_FIELDS, *RECORDED_FIELDS]
+
+    def get_inlines(self, request: HttpRequest, obj: Ticket | None) -> list:
+        # The conversation starts once the ticket exists, as it does for the customer.
+        return [] if obj is None else [MessageInline]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Ticket | None = None) -> bool:
+        # A ticket is a record, events included: it is closed, never deleted.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form, change: bool) -> None:
+        if not change:
+            # The admin goes on with ``obj`` (its log entry, its redirect): make it the ticket
+            # the service created.
+            obj.pk = services.ticket_create(
+                customer=obj.customer, subject=obj.subject, body=obj.body
+            ).pk
+            obj.refresh_from_db()
+            return
+        changes = {field: form.cleaned_data[field] for field in form.changed_data}
         if changes:
             services.ticket_update(ticket=obj, by=request.user, **changes)
-            obj.refresh_from_db()
+        obj.refresh_from_db()
+
+    @admin.action(description="Close selected tickets", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Ticket]) -> None:
+        for ticket in queryset:
+            services.ticket_update(ticket=ticket, by=request.user, status=Status.CLOSED)
+        closed = len(queryset)
+        self.message_user(
+            request, f"Closed {closed} ticket{'s' if closed != 1 else ''}.", messages.SUCCESS
+        )
 
 
 @admin.register(PrioritisationRule)

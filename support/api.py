@@ -1,21 +1,22 @@
 """The tickets API: customers see and write on their own tickets; agents see and change all."""
 
-from django.db.models import Case, IntegerField, QuerySet, Value, When
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from eventplatform.idempotency import idempotent_create
+
 from . import services
 from .audience import is_agent
-from .models import PRIORITY_RANK, Status, Ticket
+from .models import Ticket
 from .serializers import (
     MessageCreateSerializer,
     MessageSerializer,
     TicketCreateSerializer,
-    TicketFilterSerializer,
+    TicketListParameters,
     TicketSerializer,
     TicketUpdateSerializer,
 )
@@ -32,23 +33,11 @@ class AgentsChangeTickets(permissions.BasePermission):
         return True
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("status", str, enum=Status.values, description="Only tickets in this status."),
-    OpenApiParameter(
-        "priority", str, enum=list(PRIORITY_RANK), description="Only tickets of this priority."
-    ),
-    OpenApiParameter(
-        "assignee", str, description="Agents: an agent's user id, `me`, or `none` for unassigned."
-    ),
-]
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List tickets",
-        description="Customers get their own tickets; agents get every ticket. Order with "
-        "`ordering` (created_at, updated_at, sla_due_at, urgency; prefix `-` to reverse).",
-        parameters=FILTER_PARAMETERS,
+        description="Customers get their own tickets; agents get every ticket.",
+        parameters=[TicketListParameters],
     ),
     retrieve=extend_schema(summary="Read a ticket"),
     create=extend_schema(
@@ -69,6 +58,7 @@ FILTER_PARAMETERS = [
         responses={200: TicketSerializer},
     ),
 )
+@idempotent_create
 class TicketViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -78,17 +68,9 @@ class TicketViewSet(
 ):
     serializer_class = TicketSerializer
     permission_classes = [permissions.IsAuthenticated, AgentsChangeTickets]
-    filter_backends = [OrderingFilter]
-    ordering_fields = ["created_at", "updated_at", "sla_due_at", "urgency"]
-    ordering = ["-created_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Ticket]:
-        tickets = Ticket.objects.select_related("customer", "assignee").annotate(
-            urgency=Case(
-                *(When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()),
-                output_field=IntegerField(),
-            )
-        )
+        tickets = Ticket.objects.select_related("customer", "assignee").with_urgency()
         user = self.request.user
         if not is_agent(user):
             # Another customer's ticket does not exist, as far as this user can tell.
@@ -98,7 +80,7 @@ class TicketViewSet(
         return tickets
 
     def _filtered(self, tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-        params = TicketFilterSerializer(data=self.request.query_params)
+        params = TicketListParameters(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         wanted = params.validated_data
         if "status" in wanted:
@@ -112,7 +94,8 @@ class TicketViewSet(
             tickets = tickets.filter(assignee=self.request.user)
         elif assignee:
             tickets = tickets.filter(assignee_id=int(assignee))
-        return tickets
+        # The id breaks ties, so that pages never overlap.
+        return tickets.order_by(wanted["ordering"], "-id")
 
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = TicketCreateSerializer(data=request.data)
@@ -146,7 +129,7 @@ class TicketViewSet(
     def messages(self, request: Request, pk: str | None = None) -> Response:
         ticket = self.get_object()
         if request.method == "GET":
-            page = self.paginate_queryset(services.visible_messages(ticket, request.user))
+            page = self.paginate_queryset(services.message_list(ticket=ticket, user=request.user))
             return self.get_paginated_response(MessageSerializer(page, many=True).data)
         incoming = MessageCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

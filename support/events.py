@@ -1,15 +1,18 @@
 """The event types of the support app.
 
 Payloads carry what a live page needs to render a queue row or a message without another
-request. A customer's own group sees their ticket's public events; internal notes have their
-own type, addressed to agents alone, so no customer channel can carry one.
+request, and each is built from its ticket or message in one place, its ``from_`` method. A
+customer's own group sees their ticket's public events; internal notes have their own type,
+addressed to agents alone, so no customer channel can carry one.
 """
 
 from datetime import datetime
 
 from eventplatform.events import EventType, Payload, user_group
+from eventplatform.users import display_name
 
 from .audience import AGENTS
+from .models import Message, Ticket
 
 
 class TicketCreated(Payload):
@@ -22,13 +25,35 @@ class TicketCreated(Payload):
     priority: str
     created_at: datetime
 
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> "TicketCreated":
+        return cls(
+            ticket_id=ticket.pk,
+            reference=ticket.reference,
+            subject=ticket.subject,
+            customer_id=ticket.customer_id,
+            customer_name=display_name(ticket.customer),
+            status=ticket.status,
+            priority=ticket.priority,
+            created_at=ticket.created_at,
+        )
 
-class TicketPrioritized(Payload):
+
+class TicketPrioritised(Payload):
     ticket_id: int
     customer_id: int
     priority: str
     sla_due_at: datetime | None
     # No reason: the customer sees this event, and the rule names are the operators' business.
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> "TicketPrioritised":
+        return cls(
+            ticket_id=ticket.pk,
+            customer_id=ticket.customer_id,
+            priority=ticket.priority,
+            sla_due_at=ticket.sla_due_at,
+        )
 
 
 class TicketAssigned(Payload):
@@ -37,12 +62,30 @@ class TicketAssigned(Payload):
     assignee_id: int | None
     assignee_name: str
 
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> "TicketAssigned":
+        return cls(
+            ticket_id=ticket.pk,
+            customer_id=ticket.customer_id,
+            assignee_id=ticket.assignee_id,
+            assignee_name=display_name(ticket.assignee),
+        )
+
 
 class TicketStatusChanged(Payload):
     ticket_id: int
     customer_id: int
     status: str
     previous_status: str
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket, *, previous_status: str) -> "TicketStatusChanged":
+        return cls(
+            ticket_id=ticket.pk,
+            customer_id=ticket.customer_id,
+            status=ticket.status,
+            previous_status=previous_status,
+        )
 
 
 class MessagePosted(Payload):
@@ -55,6 +98,19 @@ class MessagePosted(Payload):
     body: str
     created_at: datetime
 
+    @classmethod
+    def from_message(cls, message: Message) -> "MessagePosted":
+        return cls(
+            ticket_id=message.ticket_id,
+            customer_id=message.ticket.customer_id,
+            message_id=message.pk,
+            author_id=message.author_id,
+            author_name=display_name(message.author),
+            from_agent=message.from_agent,
+            body=message.body,
+            created_at=message.created_at,
+        )
+
 
 class InternalNoteAdded(Payload):
     ticket_id: int
@@ -64,6 +120,17 @@ class InternalNoteAdded(Payload):
     body: str
     created_at: datetime
 
+    @classmethod
+    def from_message(cls, message: Message) -> "InternalNoteAdded":
+        return cls(
+            ticket_id=message.ticket_id,
+            message_id=message.pk,
+            author_id=message.author_id,
+            author_name=display_name(message.author),
+            body=message.body,
+            created_at=message.created_at,
+        )
+
 
 class SlaBreached(Payload):
     ticket_id: int
@@ -72,6 +139,17 @@ class SlaBreached(Payload):
     customer_name: str
     priority: str
     sla_due_at: datetime | None
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> "SlaBreached":
+        return cls(
+            ticket_id=ticket.pk,
+            reference=ticket.reference,
+            subject=ticket.subject,
+            customer_name=display_name(ticket.customer),
+            priority=ticket.priority,
+            sla_due_at=ticket.sla_due_at,
+        )
 
 
 def _agents_and_customer(payload) -> list:
@@ -88,9 +166,10 @@ TICKET_CREATED = EventType(
     audience=_agents_and_customer,
     description="A customer submitted a ticket.",
 )
-TICKET_PRIORITIZED = EventType(
+# The published name keeps its original spelling: it is a contract with subscribers.
+TICKET_PRIORITISED = EventType(
     "support.ticket.prioritized.v1",
-    TicketPrioritized,
+    TicketPrioritised,
     audience=_agents_and_customer,
     description="A ticket's priority and first-response due time were set, by rules or an agent.",
 )

@@ -8,12 +8,10 @@ from the event so that a repeated send is recognisable.
 from django.conf import settings
 
 from eventplatform.events import Event, PermanentFailure, Skip, post_event, subscribe
-from eventplatform.mail import site_url
 
-from . import emails, services
-from .events import MESSAGE_POSTED, SLA_BREACHED, TICKET_CREATED, TICKET_PRIORITIZED
+from . import emails, services, slack
+from .events import MESSAGE_POSTED, SLA_BREACHED, TICKET_CREATED, TICKET_PRIORITISED
 from .models import Message, Ticket
-from .slack import post_to_slack, ticket_blocks
 
 
 def _ticket(ticket_id: int) -> Ticket:
@@ -29,30 +27,26 @@ def send_acknowledgement_email(event: Event) -> None:
     if not ticket.customer.email:
         raise Skip(f"customer {ticket.customer_id} has no email address")
     emails.send_acknowledgement(
-        ticket, priority=services.expected_priority(ticket), event_id=str(event.id)
+        ticket, priority=services.priority_expected(ticket=ticket), event_id=str(event.id)
     )
 
 
 @subscribe(TICKET_CREATED, name="support.prioritisation")
-def prioritize_ticket(event: Event) -> None:
-    services.ticket_prioritize(ticket_id=event.data.ticket_id)
+def prioritise_ticket(event: Event) -> None:
+    services.ticket_prioritise(ticket_id=event.data.ticket_id)
 
 
 @subscribe(TICKET_CREATED, name="support.slack-new-ticket")
 def notify_agents_on_slack(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
-    priority = services.expected_priority(ticket)
-    url = site_url(ticket.get_agent_url())
-    post_to_slack(
-        text=f"New {priority} ticket {ticket.reference} from {event.data.customer_name}: "
-        f"{ticket.subject}",
-        blocks=ticket_blocks(
-            ticket,
-            heading=f"New ticket {ticket.reference}",
-            priority=priority,
-            customer_name=event.data.customer_name,
-            url=url,
-        ),
+    priority = services.priority_expected(ticket=ticket)
+    customer_name = event.data.customer_name
+    slack.send_ticket_notice(
+        ticket,
+        summary=f"New {priority} ticket {ticket.reference} from {customer_name}: {ticket.subject}",
+        heading=f"New ticket {ticket.reference}",
+        priority=priority,
+        customer_name=customer_name,
     )
 
 
@@ -65,7 +59,7 @@ def update_crm(event: Event) -> None:
     post_event(settings.CRM_WEBHOOK_URL, event, secret=settings.CRM_WEBHOOK_SECRET)
 
 
-@subscribe(TICKET_PRIORITIZED, name="support.sla-timer")
+@subscribe(TICKET_PRIORITISED, name="support.sla-timer")
 def schedule_sla_check(event: Event) -> None:
     """Arm the one-off first-response check at the ticket's current due time."""
     _ticket(event.data.ticket_id)
@@ -75,17 +69,13 @@ def schedule_sla_check(event: Event) -> None:
 @subscribe(SLA_BREACHED, name="support.slack-sla-breach")
 def alert_agents_of_sla_breach(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
-    url = site_url(ticket.get_agent_url())
-    post_to_slack(
-        text=f"SLA breached: {ticket.reference} ({ticket.priority}) has had no first response: "
-        f"{ticket.subject}",
-        blocks=ticket_blocks(
-            ticket,
-            heading=f":rotating_light: SLA breached: {ticket.reference}",
-            priority=ticket.priority,
-            customer_name=event.data.customer_name,
-            url=url,
-        ),
+    slack.send_ticket_notice(
+        ticket,
+        summary=f"SLA breached: {ticket.reference} ({ticket.priority}) has had no first "
+        f"response: {ticket.subject}",
+        heading=f":rotating_light: SLA breached: {ticket.reference}",
+        priority=ticket.priority,
+        customer_name=event.data.customer_name,
     )
 
 

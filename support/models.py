@@ -150,6 +150,25 @@ validate_single_line = RegexValidator(
 class TicketQuerySet(EventedQuerySet):
     services = "support.services (ticket_update, message_post, ...)"
 
+    def with_urgency(self) -> "TicketQuerySet":
+        """Annotate ``urgency``, the priority's rank: 0 is the most pressing."""
+        return self.annotate(
+            urgency=models.Case(
+                *(models.When(priority=p, then=models.Value(r)) for p, r in PRIORITY_RANK.items()),
+                output_field=models.IntegerField(),
+            )
+        )
+
+    def most_pressing_first(self) -> "TicketQuerySet":
+        """The queue's order: priority, then the nearest first-response due time, then age.
+
+        A ticket not yet prioritised has no due time and waits behind those that do, on
+        every database (SQLite and PostgreSQL disagree on where NULLs sort).
+        """
+        return self.with_urgency().order_by(
+            "urgency", models.F("sla_due_at").asc(nulls_last=True), "created_at"
+        )
+
 
 class Ticket(EventedModel):
     customer = models.ForeignKey(
@@ -172,7 +191,7 @@ class Ticket(EventedModel):
         blank=True,
         related_name="assigned_tickets",
     )
-    prioritized_at = models.DateTimeField(
+    prioritised_at = models.DateTimeField(
         null=True, blank=True, help_text="When rules or an agent set the priority."
     )
     priority_reason = models.CharField(

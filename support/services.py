@@ -10,6 +10,7 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 
@@ -39,52 +40,52 @@ class Prioritisation:
     reason: str
 
 
-def customer_attributes(customer: AbstractBaseUser) -> tuple[str, str]:
+def _customer_plan_and_tier(customer: AbstractBaseUser) -> tuple[str, str]:
     """The customer's (plan, tier), empty when they have no support profile."""
     profile = CustomerProfile.objects.filter(user=customer).first()
     return (profile.plan, profile.tier) if profile else ("", "")
 
 
-def evaluate_priority(*, subject: str, body: str, customer: AbstractBaseUser) -> Prioritisation:
+def priority_evaluate(*, subject: str, body: str, customer: AbstractBaseUser) -> Prioritisation:
     """The priority the first matching enabled rule gives; normal when none matches."""
-    plan, tier = customer_attributes(customer)
+    plan, tier = _customer_plan_and_tier(customer)
     for rule in PrioritisationRule.objects.filter(enabled=True):
         if rule.matches(subject=subject, body=body, plan=plan, tier=tier):
             return Prioritisation(rule.priority, f"rule: {rule.name}")
     return Prioritisation(Priority.NORMAL, "no rule matched")
 
 
-def expected_priority(ticket: Ticket) -> str:
+def priority_expected(*, ticket: Ticket) -> str:
     """The priority a message about a new ticket can promise, before or after prioritisation.
 
     The acknowledgement and the Slack notice run beside prioritisation, not after it, so
     they evaluate the same rules when it has not run yet.
     """
-    if ticket.prioritized_at is not None:
+    if ticket.prioritised_at is not None:
         return ticket.priority
-    return evaluate_priority(
+    return priority_evaluate(
         subject=ticket.subject, body=ticket.body, customer=ticket.customer
     ).priority
 
 
-def apply_priority(ticket: Ticket, priority: str, reason: str) -> None:
+def _priority_apply(ticket: Ticket, priority: str, reason: str) -> None:
     """Set the priority and what follows from it (the SLA due time); the caller saves."""
     ticket.priority = priority
     ticket.priority_reason = reason
-    ticket.prioritized_at = timezone.now()
+    ticket.prioritised_at = timezone.now()
     ticket.sla_due_at = ticket.created_at + SlaTarget.first_response_for(priority)
 
 
-def ticket_prioritize(*, ticket_id: int) -> Ticket:
+def ticket_prioritise(*, ticket_id: int) -> Ticket:
     """Apply the rules to a new ticket, once: a retry, or an agent who set it first, wins."""
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
-        if ticket.prioritized_at is not None:
+        if ticket.prioritised_at is not None:
             return ticket
-        result = evaluate_priority(
+        result = priority_evaluate(
             subject=ticket.subject, body=ticket.body, customer=ticket.customer
         )
-        apply_priority(ticket, result.priority, result.reason)
+        _priority_apply(ticket, result.priority, result.reason)
         ticket.save()
     return ticket
 
@@ -104,10 +105,10 @@ def ticket_create(*, customer: AbstractBaseUser, subject: str, body: str) -> Tic
 _UNCHANGED = object()
 
 
-def ticket_change_errors(
+def ticket_update_check(
     *, status: str | None = None, priority: str | None = None, assignee: object = _UNCHANGED
-) -> dict[str, str]:
-    """What is wrong with a change of status, priority or assignee, by field; empty if nothing."""
+) -> None:
+    """Raise ``ValidationError`` naming each field of a change that ``ticket_update`` refuses."""
     errors = {}
     if status is not None and status not in Status.values:
         errors["status"] = f"{status!r} is not a status."
@@ -115,7 +116,8 @@ def ticket_change_errors(
         errors["priority"] = f"{priority!r} is not a priority."
     if assignee is not _UNCHANGED and assignee is not None and not is_agent(assignee):
         errors["assignee"] = "Tickets are assigned to agents only."
-    return errors
+    if errors:
+        raise ValidationError(errors)
 
 
 def ticket_update(
@@ -130,15 +132,13 @@ def ticket_update(
     (a user, or ``None`` to unassign)."""
     if not (is_agent(by) or by.has_perm("support.change_ticket")):
         raise PermissionDenied("Only agents change a ticket's status, priority or assignee.")
-    errors = ticket_change_errors(status=status, priority=priority, assignee=assignee)
-    if errors:
-        raise ValidationError(errors)
+    ticket_update_check(status=status, priority=priority, assignee=assignee)
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if status is not None:
             ticket.status = status
         if priority is not None and priority != ticket.priority:
-            apply_priority(ticket, priority, f"set by {display_name(by)}")
+            _priority_apply(ticket, priority, f"set by {display_name(by)}")
         if assignee is not _UNCHANGED:
             ticket.assignee = assignee
         ticket.save()
@@ -148,7 +148,7 @@ def ticket_update(
 # --- messages ---------------------------------------------------------------------------------
 
 
-def message_check(*, ticket: Ticket, author: AbstractBaseUser, internal: bool = False) -> bool:
+def message_post_check(*, ticket: Ticket, author: AbstractBaseUser, internal: bool = False) -> bool:
     """Raise unless ``author`` may write this message on ``ticket``; return whether an agent is
     writing it."""
     agent = is_agent(author)
@@ -165,7 +165,7 @@ def message_post(
     *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool = False
 ) -> Message:
     """Add a reply or, for agents, an internal note; a first public agent reply meets the SLA."""
-    agent = message_check(ticket=ticket, author=author, internal=internal)
+    agent = message_post_check(ticket=ticket, author=author, internal=internal)
     message = Message(
         ticket=ticket, author=author, body=body.strip(), from_agent=agent, internal=internal
     )
@@ -183,7 +183,7 @@ def message_post(
     return message
 
 
-def visible_messages(ticket: Ticket, user: AbstractBaseUser):
+def message_list(*, ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]:
     """The messages ``user`` may read: all for agents, public ones for the customer."""
     messages = ticket.messages.select_related("author")
     return messages if is_agent(user) else messages.filter(internal=False)
@@ -213,7 +213,7 @@ def sla_schedule(*, ticket_id: int) -> Schedule | None:
         )
 
 
-def ticket_check_sla(*, ticket_id: int, now: datetime | None = None) -> bool:
+def sla_check(*, ticket_id: int, now: datetime | None = None) -> bool:
     """Mark the ticket breached if its first response is overdue; True only the first time."""
     now = now or timezone.now()
     with transaction.atomic():

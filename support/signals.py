@@ -1,16 +1,17 @@
 """Model signals -> support events. Thin: decide which event, build its payload, publish.
 
 Every write path (services, API, admin, shell) saves through the model, so every path emits.
+A ticket knows what a save changed (``EventedModel.changes()``); payloads are built by their
+``from_`` methods in events.py.
 """
 
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from eventplatform.events import publish
-from eventplatform.users import display_name
 
 from . import events
-from .models import Message, Ticket, reference_for
+from .models import Message, Ticket
 
 
 @receiver(post_save, sender=Ticket, dispatch_uid="support.publish_ticket_changes")
@@ -20,63 +21,19 @@ def publish_ticket_changes(
     if raw:  # loading fixtures is not something that happened
         return
     if created:
-        publish(
-            events.TICKET_CREATED,
-            events.TicketCreated(
-                ticket_id=instance.pk,
-                reference=instance.reference,
-                subject=instance.subject,
-                customer_id=instance.customer_id,
-                customer_name=display_name(instance.customer),
-                status=instance.status,
-                priority=instance.priority,
-                created_at=instance.created_at,
-            ),
-        )
+        publish(events.TICKET_CREATED, events.TicketCreated.from_ticket(instance))
         return
     changes = instance.changes()
     if "priority" in changes or "sla_due_at" in changes:
-        publish(
-            events.TICKET_PRIORITIZED,
-            events.TicketPrioritized(
-                ticket_id=instance.pk,
-                customer_id=instance.customer_id,
-                priority=instance.priority,
-                sla_due_at=instance.sla_due_at,
-            ),
-        )
+        publish(events.TICKET_PRIORITISED, events.TicketPrioritised.from_ticket(instance))
     if "assignee" in changes:
-        publish(
-            events.TICKET_ASSIGNED,
-            events.TicketAssigned(
-                ticket_id=instance.pk,
-                customer_id=instance.customer_id,
-                assignee_id=instance.assignee_id,
-                assignee_name=display_name(instance.assignee),
-            ),
-        )
+        publish(events.TICKET_ASSIGNED, events.TicketAssigned.from_ticket(instance))
     if "status" in changes:
-        publish(
-            events.TICKET_STATUS_CHANGED,
-            events.TicketStatusChanged(
-                ticket_id=instance.pk,
-                customer_id=instance.customer_id,
-                status=instance.status,
-                previous_status=changes["status"][0],
-            ),
-        )
+        previous_status = changes["status"][0]
+        payload = events.TicketStatusChanged.from_ticket(instance, previous_status=previous_status)
+        publish(events.TICKET_STATUS_CHANGED, payload)
     if "sla_breached_at" in changes and changes["sla_breached_at"][0] is None:
-        publish(
-            events.SLA_BREACHED,
-            events.SlaBreached(
-                ticket_id=instance.pk,
-                reference=reference_for(instance.pk),
-                subject=instance.subject,
-                customer_name=display_name(instance.customer),
-                priority=instance.priority,
-                sla_due_at=instance.sla_due_at,
-            ),
-        )
+        publish(events.SLA_BREACHED, events.SlaBreached.from_ticket(instance))
 
 
 @receiver(post_save, sender=Message, dispatch_uid="support.publish_message")
@@ -84,28 +41,6 @@ def publish_message(sender, instance: Message, created: bool, raw: bool = False,
     if raw or not created:
         return
     if instance.internal:
-        publish(
-            events.INTERNAL_NOTE_ADDED,
-            events.InternalNoteAdded(
-                ticket_id=instance.ticket_id,
-                message_id=instance.pk,
-                author_id=instance.author_id,
-                author_name=display_name(instance.author),
-                body=instance.body,
-                created_at=instance.created_at,
-            ),
-        )
-        return
-    publish(
-        events.MESSAGE_POSTED,
-        events.MessagePosted(
-            ticket_id=instance.ticket_id,
-            customer_id=instance.ticket.customer_id,
-            message_id=instance.pk,
-            author_id=instance.author_id,
-            author_name=display_name(instance.author),
-            from_agent=instance.from_agent,
-            body=instance.body,
-            created_at=instance.created_at,
-        ),
-    )
+        publish(events.INTERNAL_NOTE_ADDED, events.InternalNoteAdded.from_message(instance))
+    else:
+        publish(events.MESSAGE_POSTED, events.MessagePosted.from_message(instance))

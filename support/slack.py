@@ -1,4 +1,4 @@
-"""Notifications to the agents' Slack channel through an incoming webhook."""
+"""Notifications to the agents' Slack channel through an incoming webhook: one sender."""
 
 from urllib.parse import urlsplit
 
@@ -6,6 +6,7 @@ from django.conf import settings
 from slack_sdk.webhook import WebhookClient
 
 from eventplatform.events import Skip, raise_for_answer
+from eventplatform.mail import site_url
 
 from .models import Ticket
 
@@ -18,11 +19,29 @@ PRIORITY_EMOJI = {
 
 
 def escape(text: str) -> str:
-    """Slack mrkdwn treats &, < and > as markup; customer text must arrive as text."""
+    """Slack reads &, < and > as markup (``<!channel>``, ``<url|label>``); these three are all
+    its rules escape, and text from users must arrive as text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def ticket_blocks(
+def send_ticket_notice(
+    ticket: Ticket, *, summary: str, heading: str, priority: str, customer_name: str
+) -> None:
+    """Tell the agents about ``ticket``: ``summary`` is the line a notification shows, the
+    blocks show the ticket with a link to its agent page.
+
+    A refused or failed send raises what the delivery should do about it.
+    """
+    url = site_url(ticket.get_agent_url())
+    _post(
+        text=escape(summary),
+        blocks=_ticket_blocks(
+            ticket, heading=heading, priority=priority, customer_name=customer_name, url=url
+        ),
+    )
+
+
+def _ticket_blocks(
     ticket: Ticket, *, heading: str, priority: str, customer_name: str, url: str
 ) -> list[dict]:
     return [
@@ -55,8 +74,7 @@ def ticket_blocks(
     ]
 
 
-def post_to_slack(*, text: str, blocks: list[dict]) -> None:
-    """Send one message; a refused or failed send raises what the delivery should do about it."""
+def _post(*, text: str, blocks: list[dict]) -> None:
     url = settings.SLACK_WEBHOOK_URL
     if not url:
         raise Skip("SLACK_WEBHOOK_URL is not set")

@@ -5,4 +5,4 @@ from . import services
 
 def check_sla(ticket_id: int) -> bool:
     """Run by the ticket's one-off schedule at its first-response due time."""
-    return services.ticket_check_sla(ticket_id=ticket_id)
+    return services.sla_check(ticket_id=ticket_id)

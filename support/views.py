@@ -9,7 +9,6 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,7 +18,7 @@ from eventplatform.events import live_page
 from . import services
 from .audience import is_agent
 from .forms import ReplyForm, TicketForm, TicketUpdateForm
-from .models import ACTIVE_STATUSES, PRIORITY_RANK, Priority, Status, Ticket
+from .models import ACTIVE_STATUSES, Priority, Status, Ticket
 
 
 def agent_required(view: Callable) -> Callable:
@@ -93,7 +92,7 @@ def _render_customer_ticket(
         "support/ticket_detail.html",
         {
             "ticket": ticket,
-            "messages_list": services.visible_messages(ticket, request.user),
+            "messages_list": services.message_list(ticket=ticket, user=request.user),
             "form": form,
             "closed": ticket.status == Status.CLOSED,
         },
@@ -129,34 +128,22 @@ def queue(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("view", "active")
     if view not in QUEUE_VIEWS:
         view = "active"
-    tickets = Ticket.objects.select_related("customer", "assignee").annotate(
-        urgency=Case(
-            *(When(priority=p, then=Value(rank)) for p, rank in PRIORITY_RANK.items()),
-            output_field=IntegerField(),
-        )
-    )
+    tickets = Ticket.objects.select_related("customer", "assignee").most_pressing_first()
     if view in ("active", "mine"):
         tickets = tickets.filter(status__in=ACTIVE_STATUSES)
     if view == "mine":
         tickets = tickets.filter(assignee=request.user)
-    # Most pressing first: priority, then the nearest first-response due time.
-    tickets = tickets.order_by("urgency", "sla_due_at", "created_at")[:500]
     return render(
         request,
         "support/queue.html",
-        {
-            "tickets": tickets,
-            "view": view,
-            "views": QUEUE_VIEWS,
-            "priority_rank": PRIORITY_RANK,
-        },
+        {"tickets": tickets[:500], "view": view, "views": QUEUE_VIEWS},
     )
 
 
 def _agent_ticket_context(ticket: Ticket, user, reply_form: ReplyForm | None = None) -> dict:
     return {
         "ticket": ticket,
-        "messages_list": services.visible_messages(ticket, user),
+        "messages_list": services.message_list(ticket=ticket, user=user),
         "form": reply_form or ReplyForm(),
         "statuses": Status.choices,
         "priorities": Priority.choices,

@@ -13,15 +13,12 @@
   const empty = rows.querySelector("[data-empty]");
   const view = table.dataset.view;
   const userId = Number(table.dataset.userId);
-  const RANK = { urgent: 0, high: 1, normal: 2, low: 3 };
-  const LABELS = {
-    open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed",
-    urgent: "Urgent", high: "High", normal: "Normal", low: "Low",
-  };
-  const ACTIVE = new Set(["open", "pending"]);
+  // Labels, ranks and active statuses as the models define them ({% support_choices %}).
+  const CHOICES = JSON.parse(document.getElementById("support-choices").textContent);
+  const ACTIVE = new Set(CHOICES.active);
 
-  function ticketUrl(id) {
-    return table.dataset.ticketUrl.replace(/\/0\/$/, `/${id}/`);
+  function urlFor(template, id) {
+    return template.replace(/\/0\/$/, `/${id}/`);
   }
 
   function reference(row) {
@@ -89,7 +86,7 @@
   }
 
   function badge(field, value, className) {
-    return Live.el("span", { class: `badge ${className} arrived`, dataset: { field, value } }, LABELS[value] || value);
+    return Live.el("span", { class: `badge ${className} arrived`, dataset: { field, value } }, CHOICES[field][value] || value);
   }
 
   function assigneeContent(name) {
@@ -110,7 +107,7 @@
 
   async function loadRow(ticketId) {
     // An event about a ticket this view does not show yet (assigned to me, reopened).
-    const response = await fetch(`/api/v1/tickets/${ticketId}/`, {
+    const response = await fetch(urlFor(table.dataset.ticketApiUrl, ticketId), {
       headers: { Accept: "application/json" },
       credentials: "same-origin",
     });
@@ -129,10 +126,10 @@
   function buildRow(data) {
     const row = Live.el("tr", {
       class: "arrived",
-      dataset: { ticketId: String(data.ticket_id), rank: String(RANK[data.priority]), due: "", created: data.created_at, responded: "" },
+      dataset: { ticketId: String(data.ticket_id), rank: String(CHOICES.rank[data.priority]), due: "", created: data.created_at, responded: "" },
     },
       Live.el("td", { class: "col-ref" }, data.reference),
-      Live.el("td", { class: "subject" }, Live.el("a", { href: ticketUrl(data.ticket_id) }, data.subject)),
+      Live.el("td", { class: "subject" }, Live.el("a", { href: urlFor(table.dataset.ticketUrl, data.ticket_id) }, data.subject)),
       Live.el("td", { class: "col-customer", dataset: { label: "Customer" } }, data.customer_name),
       Live.el("td", { class: "col-priority" }, badge("priority", data.priority, data.priority)),
       Live.el("td", { class: "col-status" }, badge("status", data.status, "status-" + data.status)),
@@ -157,9 +154,9 @@
         return;
       }
       if (row.querySelector('[data-field="priority"]').dataset.value !== data.priority) {
-        Live.announce(`${reference(row)} is now ${LABELS[data.priority]} priority`);
+        Live.announce(`${reference(row)} is now ${CHOICES.priority[data.priority]} priority`);
       }
-      row.dataset.rank = String(RANK[data.priority]);
+      row.dataset.rank = String(CHOICES.rank[data.priority]);
       row.dataset.due = data.sla_due_at || "";
       replaceBadge(row, "priority", data.priority, data.priority);
       renderSla(row);

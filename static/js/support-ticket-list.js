@@ -9,13 +9,15 @@
   if (!table || !window.Live) return;
   const body = table.tBodies[0];
   const empty = body.querySelector("[data-empty]");
-  const LABELS = {
-    open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed",
-    urgent: "Urgent", high: "High", normal: "Normal", low: "Low",
-  };
+  // Labels as the models define them ({% support_choices %}).
+  const CHOICES = JSON.parse(document.getElementById("support-choices").textContent);
+
+  function label(field, value) {
+    return CHOICES[field][value] || value;
+  }
 
   function badge(field, value, className) {
-    return Live.el("span", { class: `badge ${className} arrived`, dataset: { field, value } }, LABELS[value] || value);
+    return Live.el("span", { class: `badge ${className} arrived`, dataset: { field, value } }, label(field, value));
   }
 
   function update(id, field, value, className) {
@@ -23,7 +25,7 @@
     const old = row && row.querySelector(`[data-field="${field}"]`);
     if (!old || old.dataset.value === value) return;
     old.replaceWith(badge(field, value, className));
-    Live.announce(`${row.querySelector(".col-ref").textContent} ${field}: ${LABELS[value] || value}`);
+    Live.announce(`${row.querySelector(".col-ref").textContent} ${field}: ${label(field, value)}`);
   }
 
   function add(data) {

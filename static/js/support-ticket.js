@@ -9,10 +9,8 @@
   const page = document.querySelector("[data-ticket]");
   if (!page || !window.Live) return;
   const ticketId = Number(page.dataset.ticketId);
-  const LABELS = {
-    open: "Open", pending: "Pending", resolved: "Resolved", closed: "Closed",
-    urgent: "Urgent", high: "High", normal: "Normal", low: "Low",
-  };
+  // Labels as the models define them ({% support_choices %}).
+  const CHOICES = JSON.parse(document.getElementById("support-choices").textContent);
   const FIELDS = { status: "Status", priority: "Priority" };
 
   function formatTime(iso) {
@@ -23,12 +21,13 @@
   }
 
   function setBadge(field, value, classFor) {
+    const label = CHOICES[field][value] || value;
     const current = page.querySelector(`[data-field="${field}"]`);
-    if (current && current.dataset.value !== value) Live.announce(`${FIELDS[field]}: ${LABELS[value] || value}`);
+    if (current && current.dataset.value !== value) Live.announce(`${FIELDS[field]}: ${label}`);
     page.querySelectorAll(`[data-field="${field}"]`).forEach((badge) => {
       badge.className = "badge " + classFor(value);
       badge.dataset.value = value;
-      badge.textContent = LABELS[value] || value;
+      badge.textContent = label;
       badge.classList.add("arrived");
     });
     const control = page.querySelector(`[data-control="${field}"]`);

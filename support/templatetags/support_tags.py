@@ -2,8 +2,11 @@ from datetime import datetime
 
 from django import template
 from django.utils import timezone
+from django.utils.html import json_script
+from django.utils.safestring import SafeString
 
 from ..audience import is_agent as _is_agent
+from ..models import ACTIVE_STATUSES, PRIORITY_RANK, Priority, Status
 
 register = template.Library()
 
@@ -12,6 +15,19 @@ register = template.Library()
 def is_agent(user) -> bool:
     """``{% if user|is_agent %}``: whether to show the agents' pages."""
     return _is_agent(user)
+
+
+@register.simple_tag
+def support_choices() -> SafeString:
+    """The labels of statuses and priorities, each priority's queue rank and the active
+    statuses, for the pages' scripts: the models define them once, the scripts read them here."""
+    choices = {
+        "status": dict(Status.choices),
+        "priority": dict(Priority.choices),
+        "rank": PRIORITY_RANK,
+        "active": ACTIVE_STATUSES,
+    }
+    return json_script(choices, "support-choices")
 
 
 def describe_duration(seconds: float) -> str:

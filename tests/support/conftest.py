@@ -1,11 +1,9 @@
 import pytest
 
-from eventplatform.events.models import Delivery
 from support import services
 from support.models import PrioritisationRule, Priority
 from tests.receivers import HttpReceiver
-
-CRM_SECRET = "whsec_" + "Y3JtLXNlY3JldC1mb3ItdGVzdHMtb25seS0zMi1ieXRlcyE="
+from tests.support.deliveries import CRM_SECRET
 
 
 @pytest.fixture
@@ -56,11 +54,3 @@ def settle(task_queue, django_capture_on_commit_callbacks):
                 task_queue.run()
 
     return settle
-
-
-def delivery(ticket, handler: str, event_type: str = "support.ticket.created.v1"):
-    return Delivery.objects.get(
-        event__type=event_type,
-        event__payload__ticket_id=ticket.pk,
-        handler=handler,
-    )

@@ -115,6 +115,29 @@ def test_the_queue_shows_active_tickets_most_pressing_first_with_live_hooks(
     )
 
 
+def test_a_ticket_not_yet_prioritised_waits_in_the_queue_behind_those_with_a_due_time(
+    agent, customer, ticket
+):
+    # As the live queue sorts it: a ticket without a due time goes last within its priority.
+    due = services.ticket_prioritise(
+        ticket_id=services.ticket_create(customer=customer, subject="Due", body="-").pk
+    )
+
+    page = logged_in(agent).get(reverse("support:queue")).content.decode()
+
+    assert page.index(f'data-ticket-id="{due.pk}"') < page.index(f'data-ticket-id="{ticket.pk}"')
+
+
+def test_the_pages_scripts_read_labels_and_ranks_from_the_models(agent, customer, ticket):
+    page = logged_in(agent).get(reverse("support:queue")).content.decode()
+    listing = logged_in(customer).get(reverse("support:ticket-list")).content.decode()
+
+    for html in (page, listing):
+        assert '<script id="support-choices" type="application/json">' in html
+    assert '"rank": {"urgent": 0, "high": 1, "normal": 2, "low": 3}' in page
+    assert 'data-ticket-api-url="/api/v1/tickets/0/"' in page
+
+
 def test_an_agent_replies_adds_a_note_assigns_and_changes_status_from_the_ticket_page(
     agent, ticket
 ):

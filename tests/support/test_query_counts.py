@@ -17,11 +17,12 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, newest event (live page), agent check, the menu's two role checks, the
-# tickets with their customers and assignees.
-QUEUE_QUERIES = 7
-# Session, user, newest event, the menu's two role checks, the customer's tickets.
-TICKET_LIST_QUERIES = 6
+# Session, user, the user's groups and the newest event they may see (live page), agent
+# check, the menu's two role checks, the tickets with their customers and assignees.
+QUEUE_QUERIES = 8
+# Session, user, the user's groups and the newest event they may see, the menu's two role
+# checks, the customer's tickets.
+TICKET_LIST_QUERIES = 7
 # Agent check, count, the page of tickets with their customers and assignees.
 TICKET_API_QUERIES = 3
 # The ticket (with its agent check), count, the page of messages with their authors, and the

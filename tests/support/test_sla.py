@@ -80,7 +80,7 @@ def test_a_missed_first_response_is_breached_once_and_agents_hear_on_slack(
     assert not sla_checks().exists(), "a one-off check removes itself"
 
     # The check running again (a duplicate task, a retry) does not breach twice.
-    assert services.ticket_check_sla(ticket_id=new_ticket.pk) is False
+    assert services.sla_check(ticket_id=new_ticket.pk) is False
     assert Event.objects.filter(type=BREACHED).count() == 1
 
 

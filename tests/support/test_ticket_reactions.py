@@ -13,7 +13,7 @@ from eventplatform.events.models import Delivery
 from eventplatform.events.reconciler import reconcile
 from support import services
 from support.models import Priority
-from tests.support.conftest import CRM_SECRET, delivery
+from tests.support.deliveries import CRM_SECRET, delivery
 
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
@@ -80,6 +80,21 @@ def test_agents_are_told_on_slack_with_blocks_and_a_link(
     assert fields[0].endswith("Urgent")
     assert fields[1] == "*Customer*\nCasey &lt;Jones&gt;"
     assert actions["elements"][0]["url"] == link
+
+
+def test_slack_shows_a_subject_as_text_never_as_a_mention_or_a_link(
+    reactions_configured, customer, submit, task_queue
+):
+    ticket = submit(
+        customer, subject="<!channel> <https://evil.example/login|Reset your SSO password> & co"
+    )
+    task_queue.run()
+
+    (request,) = reactions_configured["slack"].requests
+    message = request.json()
+    escaped = "&lt;!channel&gt; &lt;https://evil.example/login|Reset your SSO password&gt; &amp; co"
+    assert message["text"].endswith(f"{ticket.reference} from {customer.first_name}: {escaped}")
+    assert f"{ticket.reference}: {escaped}>*" in message["blocks"][1]["text"]["text"]
 
 
 def test_the_crm_receives_a_signed_cloudevent(reactions_configured, customer, submit, task_queue):
