@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from .catalog import all_event_types
 from .delivery import retry_now
 from .models import Delivery, Event
-from .replay import replay, select_events
+from .replay import replay_range, select_events
 from .serializers import (
     DeliverySerializer,
     EventDetailSerializer,
@@ -106,12 +106,10 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         wanted = ReplaySerializer(data=request.data)
         wanted.is_valid(raise_exception=True)
         criteria = wanted.validated_data
-        replayed = replay(
-            select_events(
-                type_pattern=criteria["type"],
-                since=criteria["since"],
-                until=criteria.get("until"),
-            ),
+        replayed = replay_range(
+            type_pattern=criteria["type"],
+            since=criteria["since"],
+            until=criteria.get("until"),
             handler=criteria.get("handler", ""),
         )
         return Response(ReplayResultSerializer(replayed).data, status=status.HTTP_202_ACCEPTED)

@@ -19,8 +19,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from .conf import event_setting
 from .models import Delivery, Event
 from .queue import enqueue_deliveries
+from .retention import retention_cutoff
 from .subscriptions import get_handler, handlers_for
 
 logger = logging.getLogger(__name__)
@@ -36,12 +38,19 @@ class Replayed(NamedTuple):
     events: int
     deliveries: int
     skipped_running: int
+    # Set when the range reaches back past retention: events before it may have been pruned.
+    kept_since: datetime | None = None
 
     @property
     def summary(self) -> str:
         text = f"Replayed {self.events} events: {self.deliveries} deliveries queued."
         if self.skipped_running:
             text += f" {self.skipped_running} left alone: a worker is running them."
+        if self.kept_since:
+            text += (
+                f" Events are kept {event_setting('RETENTION_DAYS')} days: those before "
+                f"{self.kept_since:%Y-%m-%d %H:%M} UTC may have been pruned."
+            )
         return text
 
 
@@ -114,6 +123,22 @@ def _replay_batch(events: Iterable[Event], handler: str) -> tuple[int, int]:
                 )
         transaction.on_commit(lambda: enqueue_deliveries(queued), robust=True)
     return len(queued), running
+
+
+def replay_range(
+    *,
+    type_pattern: str,
+    since: datetime,
+    until: datetime | None = None,
+    handler: str = "",
+    progress: Callable[[int, int], None] | None = None,
+) -> Replayed:
+    """Replay the events of a type and time range, saying so when the range reaches back past
+    what retention keeps."""
+    events = select_events(type_pattern=type_pattern, since=since, until=until)
+    replayed = replay(events, handler=handler, progress=progress)
+    cutoff = retention_cutoff()
+    return replayed._replace(kept_since=cutoff) if since < cutoff else replayed
 
 
 def select_events(

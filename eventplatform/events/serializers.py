@@ -118,3 +118,9 @@ class ReplayResultSerializer(serializers.Serializer):
     skipped_running = serializers.IntegerField(
         help_text="Deliveries left alone because a worker was running them."
     )
+    kept_since = serializers.DateTimeField(
+        allow_null=True,
+        help_text="Set when the range reaches back past retention: events before this moment "
+        "may have been pruned.",
+    )
+    summary = serializers.CharField(help_text="What the replay did, in a sentence.")

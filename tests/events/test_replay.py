@@ -60,7 +60,13 @@ def test_operators_replay_a_type_over_a_time_range_through_the_api(
             format="json",
         )
     assert response.status_code == 202
-    assert response.json() == {"events": 2, "deliveries": 2, "skipped_running": 0}
+    assert response.json() == {
+        "events": 2,
+        "deliveries": 2,
+        "skipped_running": 0,
+        "kept_since": None,
+        "summary": "Replayed 2 events: 2 deliveries queued.",
+    }
     task_queue.run()
     assert sorted(shipped) == [2, 3]
     assert audited == []
@@ -95,7 +101,7 @@ def test_a_replayed_dead_letter_gets_its_whole_retry_policy_again(
             {"type": "sample.widget.ordered.v1", "since": event.time.isoformat()},
             format="json",
         )
-    assert response.json() == {"events": 1, "deliveries": 1, "skipped_running": 0}
+    assert (response.status_code, response.json()["deliveries"]) == (202, 1)
     task_queue.run()
     delivery.refresh_from_db()
     # Still failing, but a retry is scheduled again rather than a dead letter at once.
@@ -138,7 +144,14 @@ def test_replay_leaves_a_running_delivery_to_its_worker(admin_user, handlers, ta
         busy.join(10)
 
     assert response.status_code == 202
-    assert response.json() == {"events": 1, "deliveries": 0, "skipped_running": 1}
+    assert response.json() | {"summary": ""} == {
+        "events": 1,
+        "deliveries": 0,
+        "skipped_running": 1,
+        "kept_since": None,
+        "summary": "",
+    }
+    assert "left alone: a worker is running them" in response.json()["summary"]
     task_queue.run()
     assert shipped == [5], "the receiver got the order once"
     delivery = Delivery.objects.get(event=event)
@@ -184,6 +197,8 @@ def test_the_command_replays_one_handler_with_a_progress_bar(
         )
     assert "[##############################] 4/4" in out.getvalue()
     assert "Replayed 4 events: 3 deliveries queued." in out.getvalue()
+    assert "Events are kept 30 days: those before " in out.getvalue(), "31 days back"
+    assert "may have been pruned." in out.getvalue()
     task_queue.run()
     assert sorted(shipped) == [1, 2, 3]
     assert audited == []

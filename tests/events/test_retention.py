@@ -1,11 +1,13 @@
 """Retention: old events go once nothing is working on them; dead letters stay unless asked."""
 
+import pydoc
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 import time_machine
 from django.core.management import call_command
+from django_q.models import Schedule
 
 from eventplatform.events.models import Delivery, Event, EventAudience
 from eventplatform.events.outbox import publish
@@ -92,3 +94,13 @@ def test_the_default_age_is_the_retention_setting(publish_order, settings):
     call_command("prune_events", stdout=StringIO())
 
     assert remaining() == []
+
+
+def test_a_daily_schedule_prunes_what_is_past_retention(publish_order):
+    publish_order(45)
+    publish_order(45 + 1, Status.DEAD)
+    schedule = Schedule.objects.get(name="events.prune")
+    assert (schedule.schedule_type, schedule.repeats) == (Schedule.DAILY, -1)
+
+    assert pydoc.locate(schedule.func)() == ("Deleted 1 events, 1 deliveries and 2 audience rows.")
+    assert remaining() == [46]

@@ -1,15 +1,15 @@
+from functools import partial
+
 from django.core.management.base import BaseCommand, CommandError
 
+from eventplatform.events.management.progress import show_progress
 from eventplatform.events.replay import (
     InvalidCriterion,
     parse_handler,
     parse_moment,
     parse_type_pattern,
-    replay,
-    select_events,
+    replay_range,
 )
-
-BAR = 30
 
 
 class Command(BaseCommand):
@@ -37,16 +37,15 @@ class Command(BaseCommand):
                 wanted[name] = parse(value)
             except InvalidCriterion as error:
                 raise CommandError(f"--{name} {value!r}: {error}") from None
-        events = select_events(
-            type_pattern=wanted["type"], since=wanted["since"], until=wanted.get("until")
+        replayed = replay_range(
+            type_pattern=wanted["type"],
+            since=wanted["since"],
+            until=wanted.get("until"),
+            handler=handler,
+            progress=partial(show_progress, self.stdout),
         )
-        replayed = replay(events, handler=handler, progress=self.show_progress)
         if replayed.events:
             self.stdout.write("")
-        style = self.style.WARNING if replayed.skipped_running else self.style.SUCCESS
+        attention = replayed.skipped_running or replayed.kept_since
+        style = self.style.WARNING if attention else self.style.SUCCESS
         self.stdout.write(style(replayed.summary))
-
-    def show_progress(self, done: int, total: int) -> None:
-        filled = BAR * done // total
-        self.stdout.write(f"\r[{'#' * filled}{'.' * (BAR - filled)}] {done}/{total}", ending="")
-        self.stdout.flush()
