@@ -1,12 +1,18 @@
-"""Admin: courses with their lessons, enrollments, notifications, and the analytics (read-only).
+"""Admin: courses with their lessons, enrollments, notifications, and the analytics.
 
-Edits here go through model saves, so they emit events like any other write path; an
-enrollment's status changes through the services, which hold what follows from it.
+Enrollments are made and ended through the services, which hold the rules (capacity, one
+active enrollment, timestamps). What reactions to events write (notifications, analytics),
+operators read; they may mark notifications read. Courses, lessons and preferences are
+model saves, which emit events like any other write path.
 """
 
+from django import forms
 from django.contrib import admin
+from django.utils.html import format_html
 
-from . import services
+from eventplatform.events import Event
+
+from . import events, services
 from .models import (
     Activity,
     Course,
@@ -44,53 +50,68 @@ class LessonProgressInline(admin.TabularInline):
         return False
 
 
+class EnrollmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Enrollment
+        fields = ["learner", "course", "status"]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        learner, course = cleaned.get("learner"), cleaned.get("course")
+        if self.instance.pk is None and learner and course:
+            # The refusals of enrollment_create, shown on the form; the admin saves in the
+            # same transaction, which keeps the course locked until then.
+            services.enrollment_create_check(learner=learner, course=course)
+        return cleaned
+
+
 @admin.register(Enrollment)
 class EnrollmentAdmin(admin.ModelAdmin):
+    form = EnrollmentAdminForm
     list_display = ["learner", "course", "status", "enrolled_at", "completed_at"]
     list_filter = ["status", "course"]
     search_fields = ["learner__username", "course__title"]
-    readonly_fields = ["enrolled_at", "completed_at", "cancelled_at"]
+    readonly_fields = ["enrolled_at", "completed_at", "cancelled_at", "event_chain"]
     list_select_related = ["learner", "course"]
     inlines = [LessonProgressInline]
 
+    @admin.display(description="events")
+    def event_chain(self, obj: Enrollment) -> str:
+        """Its enrollment's chain: the request, the reactions, and what they published."""
+        enrolled = Event.objects.filter(
+            type=events.ENROLLMENT_CREATED.name, payload__enrollment_id=obj.pk
+        ).first()
+        url = enrolled.get_chain_url() if enrolled else ""
+        return format_html('<a href="{}">Follow its enrollment</a>', url) if url else "-"
+
     # How an operator ends an active enrollment.
     status_changes = {
-        Enrollment.Status.CANCELLED: services.cancel_enrollment,
-        Enrollment.Status.COMPLETED: services.complete_enrollment,
+        Enrollment.Status.CANCELLED: services.enrollment_cancel,
+        Enrollment.Status.COMPLETED: services.enrollment_complete,
     }
 
     def get_readonly_fields(self, request, obj: Enrollment | None = None) -> list[str]:
-        # A new enrollment starts active, and one that ended stays as it ended.
-        if obj is None or obj.status != Enrollment.Status.ACTIVE:
+        if obj is None:  # a new enrollment starts active
             return [*self.readonly_fields, "status"]
-        return self.readonly_fields
+        # An enrollment is one learner in one course; one that ended stays as it ended.
+        fixed = [*self.readonly_fields, "learner", "course"]
+        return fixed if obj.status == Enrollment.Status.ACTIVE else [*fixed, "status"]
+
+    def has_delete_permission(self, request, obj: Enrollment | None = None) -> bool:
+        # Cancel instead: events, notifications and analytics refer to the enrollment.
+        return False
 
     def save_model(self, request, obj: Enrollment, form, change: bool) -> None:
-        if "status" not in form.changed_data:
-            super().save_model(request, obj, form, change)
-            return
-        # Save the other edits as they stand, then end the enrollment through the service.
-        end = self.status_changes[obj.status]
-        obj.status = form.initial["status"]
-        super().save_model(request, obj, form, change)
-        end(enrollment=obj)
-
-
-@admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
-    list_display = ["message", "recipient", "role", "created_at", "read_at"]
-    list_filter = ["role", "read_at"]
-    search_fields = ["message", "recipient__username"]
-    readonly_fields = ["source_event_id", "created_at"]
-
-
-@admin.register(NotificationPreference)
-class NotificationPreferenceAdmin(admin.ModelAdmin):
-    list_display = ["user", "email_instructor_updates"]
+        if not change:
+            obj.pk = services.enrollment_create(learner=obj.learner, course=obj.course).pk
+        elif "status" in form.changed_data:
+            self.status_changes[obj.status](enrollment=obj)
+        # The admin goes on with this instance (history, message): make it the saved row.
+        obj.refresh_from_db()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """The analytics pipeline writes these; operators only read them."""
+    """Reactions to events write these; operators only read them."""
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -100,6 +121,27 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """A notification answers one event (its source): reactions create them, operators may
+    mark them read for their recipients."""
+
+    list_display = ["message", "recipient", "role", "created_at", "read_at"]
+    list_filter = ["role", "read_at"]
+    search_fields = ["message", "recipient__username"]
+    actions = ["mark_read"]
+
+    @admin.action(description="Mark the selected notifications read")
+    def mark_read(self, request, queryset) -> None:
+        for notification in queryset:
+            services.notification_mark_read(notification=notification)
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "email_instructor_updates"]
 
 
 @admin.register(DailyCourseStats)

@@ -6,43 +6,57 @@ the field, so refusals are never 500s and never leave a partial write.
 
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+
+from eventplatform.idempotency import idempotent_create
+from eventplatform.openapi import refused_in_this_state
 
 from . import services
 from .models import Course, Enrollment
-from .serializers import CourseSerializer, EnrollmentSerializer, LessonProgressInputSerializer
+from .serializers import (
+    CourseFilterSerializer,
+    CourseSerializer,
+    EnrollmentFilterSerializer,
+    EnrollmentSerializer,
+    LessonProgressInputSerializer,
+)
 
 
-def integer_param(request, name: str) -> int | None:
-    value = request.query_params.get(name)
-    if value in (None, ""):
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    # Ids are 64-bit: a longer number would overflow the query, not find nothing.
-    if number is None or not 0 <= number < 2**63:
-        raise ValidationError({name: ["Must be a whole number (an id)."]})
-    return number
+def filters(serializer_class: type[serializers.Serializer], request) -> dict:
+    """The request's query parameters as ``serializer_class`` reads them; a 400 naming each
+    parameter it refuses (a NUL in text, which PostgreSQL cannot store, is one)."""
+    given = serializer_class(data=request.query_params)
+    given.is_valid(raise_exception=True)
+    return given.validated_data
+
+
+class Pages(PageNumberPagination):
+    """The project's pages, with a page that is not a number refused as any other bad
+    parameter is: a 400 naming ``page``, not a 404. A page past the end is still a 404."""
+
+    def get_page_number(self, request, paginator) -> int:
+        number = super().get_page_number(request, paginator)
+        try:
+            return serializers.IntegerField(min_value=1).run_validation(number)
+        except ValidationError as error:
+            raise ValidationError({self.page_query_param: error.detail}) from None
 
 
 @extend_schema_view(
     list=extend_schema(
         summary="List courses",
         description="Published courses, and the unpublished ones you teach.",
-        parameters=[
-            OpenApiParameter("instructor", int, description="Only this instructor's courses."),
-            OpenApiParameter("search", str, description="Words in the title."),
-        ],
+        parameters=[CourseFilterSerializer],
     ),
     retrieve=extend_schema(summary="One course with its lessons in order"),
 )
 class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CourseSerializer
+    pagination_class = Pages
 
     def get_queryset(self):
         courses = (
@@ -51,10 +65,10 @@ class CourseViewSet(viewsets.ReadOnlyModelViewSet):
             .select_related("instructor")
             .prefetch_related("lessons")
         )
-        instructor = integer_param(self.request, "instructor")
-        if instructor is not None:
-            courses = courses.filter(instructor_id=instructor)
-        if search := self.request.query_params.get("search", "").strip():
+        wanted = filters(CourseFilterSerializer, self.request)
+        if "instructor" in wanted:
+            courses = courses.filter(instructor_id=wanted["instructor"])
+        if search := wanted.get("search"):
             courses = courses.filter(title__icontains=search)
         return courses
 
@@ -68,23 +82,25 @@ class IsTheLearner(permissions.BasePermission):
         return obj.learner_id == request.user.pk
 
 
+# Enrollments are read per user: without a signed-in request the schema cannot tell the id's type.
+ENROLLMENT_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List enrollments",
         description="Learners see their own enrollments; instructors also see those in their "
         "courses.",
-        parameters=[
-            OpenApiParameter("status", str, enum=Enrollment.Status.values),
-            OpenApiParameter("course", int, description="Only enrollments in this course."),
-        ],
+        parameters=[EnrollmentFilterSerializer],
     ),
-    retrieve=extend_schema(summary="One enrollment with its progress"),
+    retrieve=extend_schema(summary="One enrollment with its progress", parameters=[ENROLLMENT_ID]),
     create=extend_schema(
         summary="Enroll in a course",
         description="Refused with 400 naming `course` when the course is unpublished, full, "
         "or you are already enrolled.",
     ),
 )
+@idempotent_create
 class EnrollmentViewSet(
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
@@ -92,6 +108,7 @@ class EnrollmentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = EnrollmentSerializer
+    pagination_class = Pages
 
     def get_permissions(self):
         if self.action in ("progress", "cancel"):
@@ -105,20 +122,15 @@ class EnrollmentViewSet(
             .select_related("learner")
             .with_progress()
         )
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Enrollment.Status.values:
-                raise ValidationError(
-                    {"status": [f"Must be one of: {', '.join(Enrollment.Status.values)}."]}
-                )
-            enrollments = enrollments.filter(status=wanted)
-        course = integer_param(self.request, "course")
-        if course is not None:
-            enrollments = enrollments.filter(course_id=course)
+        wanted = filters(EnrollmentFilterSerializer, self.request)
+        if "status" in wanted:
+            enrollments = enrollments.filter(status=wanted["status"])
+        if "course" in wanted:
+            enrollments = enrollments.filter(course_id=wanted["course"])
         return enrollments
 
     def perform_create(self, serializer: EnrollmentSerializer) -> None:
-        serializer.instance = services.enroll(
+        serializer.instance = services.enrollment_create(
             learner=self.request.user, course=serializer.validated_data["course"]
         )
 
@@ -128,13 +140,14 @@ class EnrollmentViewSet(
         "twice changes nothing. Only the enrolled learner may do this.",
         request=LessonProgressInputSerializer,
         responses=EnrollmentSerializer,
+        parameters=[ENROLLMENT_ID],
     )
     @action(detail=True, methods=["post"])
     def progress(self, request, pk=None) -> Response:
         enrollment = self.get_object()
         given = LessonProgressInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        services.complete_lesson(enrollment=enrollment, lesson=given.validated_data["lesson"])
+        services.lesson_complete(enrollment=enrollment, lesson=given.validated_data["lesson"])
         enrollment.refresh_from_db()
         return Response(self.get_serializer(enrollment).data)
 
@@ -142,10 +155,14 @@ class EnrollmentViewSet(
         summary="Leave a course",
         description="Frees the seat; only an active enrollment can be cancelled.",
         request=None,
-        responses=EnrollmentSerializer,
+        responses={
+            200: EnrollmentSerializer,
+            400: refused_in_this_state("The enrollment is not active (named `status`)."),
+        },
+        parameters=[ENROLLMENT_ID],
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None) -> Response:
         enrollment = self.get_object()
-        enrollment = services.cancel_enrollment(enrollment=enrollment)
+        enrollment = services.enrollment_cancel(enrollment=enrollment)
         return Response(self.get_serializer(enrollment).data, status=status.HTTP_200_OK)

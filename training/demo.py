@@ -2,8 +2,9 @@
 
 from eventplatform.demo import demo_user
 
+from . import services
 from .audience import INSTRUCTORS_ROLE
-from .models import Course, Lesson
+from .models import Course
 
 DEMO_COURSES = [
     {
@@ -35,22 +36,11 @@ DEMO_COURSES = [
 def seed_demo() -> list[str]:
     """The demo instructor and learner, and the instructor's courses; returns the usernames.
 
-    Courses and lessons are created once; running it again changes nothing.
+    Each course is created once, with its lessons; running it again changes nothing.
     """
     instructor = demo_user("instructor", "Indra", roles=(INSTRUCTORS_ROLE,))
     demo_user("learner", "Lee")
     for spec in DEMO_COURSES:
-        course, _ = Course.objects.get_or_create(
-            title=spec["title"],
-            instructor=instructor,
-            defaults={
-                "description": spec["description"],
-                "capacity": spec["capacity"],
-                "published": True,
-            },
-        )
-        for position, (title, body) in enumerate(spec["lessons"], start=1):
-            Lesson.objects.get_or_create(
-                course=course, position=position, defaults={"title": title, "body": body}
-            )
+        if not Course.objects.filter(title=spec["title"], instructor=instructor).exists():
+            services.course_create(instructor=instructor, published=True, **spec)
     return ["instructor", "learner"]

@@ -6,10 +6,15 @@ course's instructor sees the events of their courses; nobody else does.
 """
 
 from datetime import datetime
+from typing import Any, Self
+
+from django.utils import timezone
 
 from eventplatform.events import EventType, Payload, user_group
+from eventplatform.users import display_name
 
 from .audience import instructor_group
+from .models import Enrollment, Notification
 
 
 def learner_and_instructor(payload) -> list:
@@ -32,6 +37,31 @@ class EnrollmentChanged(Payload):
     next_lesson_title: str = ""
     enrolled_count: int  # learners holding a seat in the course after this change
     occurred_at: datetime
+
+    @classmethod
+    def from_enrollment(cls, enrollment: Enrollment, **fields: Any) -> Self:
+        """The payload of ``enrollment`` as it stands now; ``fields`` gives what the event
+        type declares besides (the lesson of a ``LessonCompleted``)."""
+        course = enrollment.course
+        done, total = enrollment.progress_counts()
+        active = enrollment.status == Enrollment.Status.ACTIVE
+        next_lesson = enrollment.next_lesson() if active else None
+        snapshot = {
+            "enrollment_id": enrollment.pk,
+            "course_id": course.pk,
+            "course_title": course.title,
+            "learner_id": enrollment.learner_id,
+            "learner_name": display_name(enrollment.learner),
+            "instructor_id": course.instructor_id,
+            "status": str(enrollment.status),
+            "completed_lessons": done,
+            "total_lessons": total,
+            "next_lesson_id": next_lesson.pk if next_lesson else None,
+            "next_lesson_title": next_lesson.title if next_lesson else "",
+            "enrolled_count": course.seats_taken(),
+            "occurred_at": timezone.now(),
+        }
+        return cls(**{**snapshot, **fields})
 
 
 class EnrollmentCreated(EnrollmentChanged):
@@ -88,6 +118,18 @@ class NotificationCreated(Payload):
     url: str
     course_id: int | None = None
     created_at: datetime
+
+    @classmethod
+    def from_notification(cls, notification: Notification) -> Self:
+        return cls(
+            notification_id=notification.pk,
+            recipient_id=notification.recipient_id,
+            role=notification.role,
+            message=notification.message,
+            url=notification.url,
+            course_id=notification.course_id,
+            created_at=notification.created_at,
+        )
 
 
 NOTIFICATION_CREATED = EventType(

@@ -71,7 +71,7 @@ def post_to_learning_dashboard(event: Event) -> None:
     else:
         message = f"Congratulations: you completed {data.course_title}."
         url = reverse("training:course", args=[data.course_id])
-    services.notify(
+    services.notification_create(
         recipient_id=data.learner_id,
         role=Notification.Role.LEARNER,
         message=message,
@@ -92,7 +92,7 @@ def instructor_message(event: Event) -> str:
 def notify_instructor(event: Event) -> None:
     """An in-app notification, which reaches the instructor dashboard live as its own event."""
     data = event.data
-    services.notify(
+    services.notification_create(
         recipient_id=data.instructor_id,
         role=Notification.Role.INSTRUCTOR,
         message=instructor_message(event),
@@ -132,7 +132,7 @@ def record_learning_activity(event: Event) -> None:
     """The analytics pipeline: record the activity, update the aggregates, push the charts."""
     data = event.data
     with transaction.atomic():
-        stats = services.record_activity(
+        stats = services.activity_record(
             event_id=event.id,
             kind=ACTIVITY_KINDS[event.type],
             course_id=data.course_id,

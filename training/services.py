@@ -5,6 +5,7 @@ operation that fails half-way leaves neither rows nor events behind.
 """
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -24,33 +25,68 @@ from .models import (
 )
 
 Status = Enrollment.Status
+ALREADY_ENROLLED = "You are already enrolled in this course."
 
 
-def enroll(*, learner, course: Course) -> Enrollment:
+def course_create(
+    *,
+    instructor,
+    title: str,
+    description: str = "",
+    capacity: int | None = None,
+    published: bool = False,
+    lessons: Iterable[tuple[str, str]] = (),
+) -> Course:
+    """A course with its lessons, given as (title, body) and numbered from 1 in that order."""
+    with transaction.atomic():
+        course = Course.objects.create(
+            instructor=instructor,
+            title=title,
+            description=description,
+            capacity=capacity,
+            published=published,
+        )
+        for position, (lesson_title, body) in enumerate(lessons, start=1):
+            Lesson.objects.create(course=course, position=position, title=lesson_title, body=body)
+    return course
+
+
+def enrollment_create(*, learner, course: Course) -> Enrollment:
     """Enroll ``learner``; raise ValidationError naming ``course`` when they may not."""
     with transaction.atomic():
-        # The lock serialises enrollments in one course, so two cannot take its last seat.
-        course = Course.objects.select_for_update().get(pk=course.pk)
-        if not course.published:
-            raise ValidationError({"course": "This course is not open for enrollment."})
-        if course.instructor_id == learner.pk:
-            raise ValidationError({"course": "You teach this course; you cannot enroll in it."})
-        existing = course.enrollments.filter(learner=learner).exclude(status=Status.CANCELLED)
-        if existing.filter(status=Status.ACTIVE).exists():
-            raise ValidationError({"course": "You are already enrolled in this course."})
-        if existing.filter(status=Status.COMPLETED).exists():
-            raise ValidationError({"course": "You have already completed this course."})
-        if course.is_full():
-            raise ValidationError({"course": "This course is full."})
+        course = enrollment_create_check(learner=learner, course=course)
         try:
             with transaction.atomic():
                 return Enrollment.objects.create(learner=learner, course=course)
         except IntegrityError:
             # A concurrent request enrolled the same learner first.
-            raise ValidationError({"course": "You are already enrolled in this course."}) from None
+            raise ValidationError({"course": ALREADY_ENROLLED}) from None
 
 
-def cancel_enrollment(*, enrollment: Enrollment) -> Enrollment:
+def enrollment_create_check(*, learner, course: Course) -> Course:
+    """Raise the ValidationError ``enrollment_create`` would raise; else return the course,
+    locked until the caller's transaction ends.
+
+    A form validating an enrollment calls it inside the transaction that then saves it, so the
+    refusal shows on the form and the seat it saw free is still free when it enrolls.
+    """
+    # The lock serialises enrollments in one course, so two cannot take its last seat.
+    course = Course.objects.select_for_update().get(pk=course.pk)
+    if not course.published:
+        raise ValidationError({"course": "This course is not open for enrollment."})
+    if course.instructor_id == learner.pk:
+        raise ValidationError({"course": "You teach this course; you cannot enroll in it."})
+    existing = course.enrollments.filter(learner=learner).exclude(status=Status.CANCELLED)
+    if existing.filter(status=Status.ACTIVE).exists():
+        raise ValidationError({"course": ALREADY_ENROLLED})
+    if existing.filter(status=Status.COMPLETED).exists():
+        raise ValidationError({"course": "You have already completed this course."})
+    if course.is_full():
+        raise ValidationError({"course": "This course is full."})
+    return course
+
+
+def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
     """Leave a course: the seat frees up and progress stays on record."""
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
@@ -62,7 +98,7 @@ def cancel_enrollment(*, enrollment: Enrollment) -> Enrollment:
     return enrollment
 
 
-def complete_enrollment(*, enrollment: Enrollment) -> Enrollment:
+def enrollment_complete(*, enrollment: Enrollment) -> Enrollment:
     """Mark an active enrollment completed, whether or not every lesson was marked."""
     with transaction.atomic():
         enrollment = Enrollment.objects.select_for_update().get(pk=enrollment.pk)
@@ -78,7 +114,7 @@ def _mark_completed(enrollment: Enrollment) -> None:
     enrollment.save(update_fields=["status", "completed_at"])
 
 
-def complete_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
+def lesson_complete(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress:
     """Mark ``lesson`` complete; completing the last one completes the enrollment.
 
     Marking a lesson that is already complete changes nothing and emits nothing.
@@ -103,7 +139,7 @@ def complete_lesson(*, enrollment: Enrollment, lesson: Lesson) -> LessonProgress
     return progress
 
 
-def notify(
+def notification_create(
     *,
     recipient_id: int,
     role: str,
@@ -123,14 +159,14 @@ def notify(
     return notification
 
 
-def mark_notification_read(*, notification: Notification) -> Notification:
+def notification_mark_read(*, notification: Notification) -> Notification:
     if notification.read_at is None:
         notification.read_at = timezone.now()
         notification.save(update_fields=["read_at"])
     return notification
 
 
-def set_instructor_email(*, user, enabled: bool) -> NotificationPreference:
+def instructor_email_set(*, user, enabled: bool) -> NotificationPreference:
     """Opt in to (or out of) emails about enrollments in and completions of one's courses."""
     preference, _ = NotificationPreference.objects.update_or_create(
         user=user, defaults={"email_instructor_updates": enabled}
@@ -138,7 +174,7 @@ def set_instructor_email(*, user, enabled: bool) -> NotificationPreference:
     return preference
 
 
-def record_activity(
+def activity_record(
     *,
     event_id: uuid.UUID,
     kind: str,

@@ -1,6 +1,6 @@
 """Training pages: the catalog, course and lesson pages, and the two live dashboards."""
 
-from itertools import chain
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -11,16 +11,41 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from eventplatform.events import live_page
+from eventplatform.events import EventType, live_page
 
 from . import services
 from .analytics import instructor_charts
 from .audience import is_instructor
+from .events import (
+    COURSE_COMPLETED,
+    COURSE_STATS_UPDATED,
+    ENROLLMENT_CANCELLED,
+    ENROLLMENT_CREATED,
+    LESSON_COMPLETED,
+    NOTIFICATION_CREATED,
+)
 from .models import Course, Enrollment, Lesson, Notification, NotificationPreference
 
 Status = Enrollment.Status
 FEED_LENGTH = 20
 NOTIFICATIONS_SHOWN = 20
+
+
+class FeedEntry(NamedTuple):
+    """One kind of entry in the instructor's feed: the moment of the enrollment it shows, what
+    it says, and the event that adds one live."""
+
+    kind: str
+    moment: str
+    verb: str
+    event_type: EventType
+
+
+FEED_ENTRIES = [
+    FeedEntry("enrolled", "enrolled_at", "enrolled in", ENROLLMENT_CREATED),
+    FeedEntry("completed", "completed_at", "completed", COURSE_COMPLETED),
+    FeedEntry("cancelled", "cancelled_at", "left", ENROLLMENT_CANCELLED),
+]
 
 
 def first_error(error: ValidationError) -> str:
@@ -34,6 +59,7 @@ def current_enrollment(user, course: Course) -> Enrollment | None:
     return (
         course.enrollments.filter(learner=user)
         .exclude(status=Status.CANCELLED)
+        .with_progress()
         .order_by("-enrolled_at")
         .first()
     )
@@ -64,7 +90,6 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "lessons": course.lessons.all(),
             "enrollment": enrollment,
             "completed": enrollment.completed_lesson_ids() if enrollment else set(),
-            "is_full": course.capacity is not None and course.enrolled_count >= course.capacity,
             "teaches": course.instructor_id == request.user.pk,
         },
     )
@@ -75,7 +100,7 @@ def course_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def enroll(request: HttpRequest, pk: int) -> HttpResponse:
     course = get_object_or_404(Course.objects.visible_to(request.user), pk=pk)
     try:
-        services.enroll(learner=request.user, course=course)
+        services.enrollment_create(learner=request.user, course=course)
     except ValidationError as error:
         messages.error(request, first_error(error))
         return redirect(course)
@@ -90,7 +115,7 @@ def cancel_enrollment(request: HttpRequest, pk: int) -> HttpResponse:
     enrollment = get_object_or_404(
         Enrollment, course=course, learner=request.user, status=Status.ACTIVE
     )
-    services.cancel_enrollment(enrollment=enrollment)
+    services.enrollment_cancel(enrollment=enrollment)
     messages.success(request, f"You left {course.title}.")
     return redirect(course)
 
@@ -118,7 +143,7 @@ def lesson_detail(request: HttpRequest, course_pk: int, pk: int) -> HttpResponse
             "is_complete": lesson.pk in completed,
             "previous": lessons[index - 1] if index > 0 else None,
             "next": lessons[index + 1] if index + 1 < len(lessons) else None,
-            "percent": round(100 * len(completed) / len(lessons)) if lessons else 0,
+            "percent": enrollment.percent_complete() if enrollment else 0,
         },
     )
 
@@ -132,7 +157,7 @@ def complete_lesson(request: HttpRequest, course_pk: int, pk: int) -> HttpRespon
         messages.error(request, "Enroll in the course to track your progress.")
         return redirect(lesson.course)
     try:
-        services.complete_lesson(enrollment=enrollment, lesson=lesson)
+        services.lesson_complete(enrollment=enrollment, lesson=lesson)
     except ValidationError as error:
         messages.error(request, first_error(error))
         return redirect(lesson)
@@ -161,7 +186,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 "course": enrollment.course,
                 "done": done,
                 "total": total,
-                "percent": round(100 * done / total) if total else 0,
+                "percent": enrollment.percent_complete(),
                 "next": enrollment.next_lesson() if enrollment.status == Status.ACTIVE else None,
             }
         )
@@ -169,7 +194,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "training/dashboard.html",
-        {"cards": cards, "notifications": notifications[:NOTIFICATIONS_SHOWN]},
+        {
+            "cards": cards,
+            "notifications": notifications[:NOTIFICATIONS_SHOWN],
+            "live": live_settings(),
+        },
     )
 
 
@@ -178,25 +207,41 @@ def enrollment_feed(instructor) -> list[dict]:
     enrollments = Enrollment.objects.filter(course__instructor=instructor).select_related(
         "course", "learner"
     )
-    entries = chain(
-        (
-            {"kind": "enrolled", "at": e.enrolled_at, "enrollment": e}
-            for e in enrollments.order_by("-enrolled_at")[:FEED_LENGTH]
-        ),
-        (
-            {"kind": "completed", "at": e.completed_at, "enrollment": e}
-            for e in enrollments.filter(completed_at__isnull=False).order_by("-completed_at")[
-                :FEED_LENGTH
-            ]
-        ),
-        (
-            {"kind": "cancelled", "at": e.cancelled_at, "enrollment": e}
-            for e in enrollments.filter(cancelled_at__isnull=False).order_by("-cancelled_at")[
-                :FEED_LENGTH
-            ]
-        ),
-    )
+    entries = [
+        {
+            "kind": entry.kind,
+            "verb": entry.verb,
+            "at": getattr(enrollment, entry.moment),
+            "enrollment": enrollment,
+        }
+        for entry in FEED_ENTRIES
+        for enrollment in enrollments.filter(**{f"{entry.moment}__isnull": False}).order_by(
+            f"-{entry.moment}"
+        )[:FEED_LENGTH]
+    ]
     return sorted(entries, key=lambda entry: entry["at"], reverse=True)[:FEED_LENGTH]
+
+
+def live_settings() -> dict:
+    """What the dashboards' scripts take from the server rather than repeat: the names of the
+    events they apply, and how the instructor's feed reads."""
+    return {
+        "events": {
+            "enrolled": ENROLLMENT_CREATED.name,
+            "cancelled": ENROLLMENT_CANCELLED.name,
+            "lessonCompleted": LESSON_COMPLETED.name,
+            "courseCompleted": COURSE_COMPLETED.name,
+            "notificationCreated": NOTIFICATION_CREATED.name,
+            "courseStatsUpdated": COURSE_STATS_UPDATED.name,
+        },
+        "feed": {
+            "length": FEED_LENGTH,
+            "entries": {
+                entry.event_type.name: {"kind": entry.kind, "verb": entry.verb}
+                for entry in FEED_ENTRIES
+            },
+        },
+    }
 
 
 @login_required
@@ -218,6 +263,7 @@ def instructor_dashboard(request: HttpRequest) -> HttpResponse:
             "unread": notifications.filter(read_at__isnull=True).count(),
             "charts": instructor_charts(request.user),
             "emails_on": NotificationPreference.wants_instructor_email(request.user),
+            "live": live_settings(),
         },
     )
 
@@ -228,7 +274,7 @@ def instructor_preferences(request: HttpRequest) -> HttpResponse:
     if not is_instructor(request.user):
         raise PermissionDenied("Only instructors have these preferences.")
     enabled = request.POST.get("email_instructor_updates") == "on"
-    services.set_instructor_email(user=request.user, enabled=enabled)
+    services.instructor_email_set(user=request.user, enabled=enabled)
     messages.success(
         request,
         "You will get an email for each enrollment and completion."
@@ -242,7 +288,7 @@ def instructor_preferences(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notification = get_object_or_404(Notification, pk=pk, recipient=request.user)
-    services.mark_notification_read(notification=notification)
+    services.notification_mark_read(notification=notification)
     fallback = reverse(
         "training:instructor-dashboard"
         if notification.role == Notification.Role.INSTRUCTOR

@@ -6,18 +6,11 @@
 (function () {
   "use strict";
 
-  const ENROLLED = "training.enrollment.created.v1";
-  const CANCELLED = "training.enrollment.cancelled.v1";
-  const LESSON_DONE = "training.lesson.completed.v1";
-  const COURSE_DONE = "training.course.completed.v1";
-  const NOTIFIED = "training.notification.created.v1";
-  const STATS = "training.course_stats.updated.v1";
-  const FEED_LENGTH = 20;
-  const FEED_VERBS = { [ENROLLED]: ["enrolled", "enrolled in"], [COURSE_DONE]: ["completed", "completed"], [CANCELLED]: ["cancelled", "left"] };
-
   function start() {
     const root = document.querySelector("[data-instructor-dashboard]");
     if (!root) return;
+    // Event names and the feed's wording, from the server (training/views.py live_settings).
+    const { events, feed: feedSettings } = JSON.parse(document.getElementById("training-live").textContent);
     const me = Number(root.dataset.userId);
     const charts = JSON.parse(document.getElementById("training-charts").textContent);
     const perDay = root.querySelector('[data-chart="enrollments-per-day"]');
@@ -60,7 +53,7 @@
     }
 
     function addToFeed(event) {
-      const [kind, verb] = FEED_VERBS[event.type];
+      const { kind, verb } = feedSettings.entries[event.type];
       const data = event.data;
       const feed = root.querySelector("[data-feed]");
       const entry = `${data.enrollment_id}-${kind}`;
@@ -74,24 +67,24 @@
           Live.el("span", { class: "muted small feed-time" }, Live.el("time", { datetime: data.occurred_at }, "just now")),
         ),
       );
-      while (feed.children.length > FEED_LENGTH) feed.lastElementChild.remove();
+      while (feed.children.length > feedSettings.length) feed.lastElementChild.remove();
       Live.announce(`${data.learner_name} ${verb} ${data.course_title}`);
       root.querySelector("[data-feed-empty]").hidden = true;
     }
 
     function onEvent(event) {
       const data = event.data;
-      if (event.type === NOTIFIED) {
+      if (event.type === events.notificationCreated) {
         if (data.recipient_id === me) TrainingNotifications.add(data);
         return;
       }
-      if (event.type === STATS) {
+      if (event.type === events.courseStatsUpdated) {
         applyStats(data);
         return;
       }
       if (data.instructor_id !== me) return; // the instructor's own learning, not their teaching
-      if (event.type !== LESSON_DONE) setCount(data);
-      if (event.type in FEED_VERBS) addToFeed(event);
+      if (event.type !== events.lessonCompleted) setCount(data);
+      if (event.type in feedSettings.entries) addToFeed(event);
     }
 
     draw();

@@ -5,15 +5,11 @@
 (function () {
   "use strict";
 
-  const ENROLLED = "training.enrollment.created.v1";
-  const CANCELLED = "training.enrollment.cancelled.v1";
-  const LESSON_DONE = "training.lesson.completed.v1";
-  const COURSE_DONE = "training.course.completed.v1";
-  const NOTIFIED = "training.notification.created.v1";
-
   function start() {
     const root = document.querySelector("[data-learner-dashboard]");
     if (!root) return;
+    // Event names from the server (training/views.py live_settings).
+    const { events } = JSON.parse(document.getElementById("training-live").textContent);
     const me = Number(root.dataset.userId);
     const courses = root.querySelector("[data-courses]");
     const empty = root.querySelector("[data-empty]");
@@ -85,19 +81,19 @@
 
     function onEvent(event) {
       const data = event.data;
-      if (event.type === NOTIFIED) {
+      if (event.type === events.notificationCreated) {
         if (data.recipient_id === me) TrainingNotifications.add(data);
         return;
       }
       if (data.learner_id !== me) return; // an instructor's view of someone else's progress
       const card = cardFor(data);
-      if (event.type === ENROLLED) {
+      if (event.type === events.enrolled) {
         if (card) card.remove();
         courses.prepend(buildCard(data));
         Live.announce(`Enrolled in ${data.course_title}`);
-      } else if (event.type === CANCELLED) {
+      } else if (event.type === events.cancelled) {
         if (card) card.remove();
-      } else if ((event.type === LESSON_DONE || event.type === COURSE_DONE) && card) {
+      } else if ((event.type === events.lessonCompleted || event.type === events.courseCompleted) && card) {
         updateCard(card, data);
         Live.announce(`${data.course_title}: ${percent(data)}% complete`);
       }

@@ -18,7 +18,7 @@ from tests.e2e.accessibility import (
 )
 from tests.e2e.conftest import user
 from training.models import Course
-from training.services import complete_lesson, enroll
+from training.services import enrollment_create, lesson_complete
 
 # Each role's pages; {ticket}, {course} and {lesson} are filled in from the data below.
 PAGES = {
@@ -52,7 +52,9 @@ def lived_in(demo):
     ticket_create(customer=customer, subject="Where can I change my avatar?", body="Thanks")
     course = Course.objects.filter(instructor__username="instructor").order_by("pk").first()
     lesson = course.lessons.order_by("position").first()
-    complete_lesson(enrollment=enroll(learner=user("learner"), course=course), lesson=lesson)
+    lesson_complete(
+        enrollment=enrollment_create(learner=user("learner"), course=course), lesson=lesson
+    )
     return {"ticket": ticket.pk, "course": course.pk, "lesson": lesson.pk}
 
 

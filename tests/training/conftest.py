@@ -1,26 +1,9 @@
-import factory
 import pytest
 from django.db import transaction
 
 from tests.factories import UserFactory
+from tests.training.factories import course_with_lessons
 from training import services
-from training.models import Course, Lesson
-
-
-class CourseFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Course
-
-    title = factory.Sequence(lambda n: f"Course {n}")
-    description = "Learn by doing."
-    published = True
-
-
-def course_with_lessons(instructor, *titles: str, **fields) -> Course:
-    course = CourseFactory(instructor=instructor, **fields)
-    for position, title in enumerate(titles, start=1):
-        Lesson.objects.create(course=course, position=position, title=title, body=f"About {title}")
-    return course
 
 
 @pytest.fixture
@@ -45,7 +28,7 @@ def enroll_now(django_capture_on_commit_callbacks):
 
     def enroll(learner, course):
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            return services.enroll(learner=learner, course=course)
+            return services.enrollment_create(learner=learner, course=course)
 
     return enroll
 
@@ -54,6 +37,6 @@ def enroll_now(django_capture_on_commit_callbacks):
 def complete_now(django_capture_on_commit_callbacks):
     def complete(enrollment, lesson):
         with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
-            return services.complete_lesson(enrollment=enrollment, lesson=lesson)
+            return services.lesson_complete(enrollment=enrollment, lesson=lesson)
 
     return complete

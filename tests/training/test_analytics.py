@@ -25,7 +25,7 @@ def test_aggregates_are_right_after_a_burst_of_enrollments_with_redeliveries(
         for lesson in course.lessons.all()[1:]:
             complete_now(enrollment, lesson)
     with django_capture_on_commit_callbacks(execute=True):
-        services.cancel_enrollment(enrollment=enrollments[7])
+        services.enrollment_cancel(enrollment=enrollments[7])
     task_queue.run()
 
     # Redelivery after a crash: the handler runs again for events it already recorded...

@@ -6,7 +6,7 @@ from django.urls import reverse
 from eventplatform.events.models import Event
 from tests.clients import api_client_for
 from tests.factories import UserFactory
-from tests.training.conftest import course_with_lessons
+from tests.training.factories import course_with_lessons
 from training.models import Enrollment, LessonProgress
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +71,9 @@ def test_enrolling_through_the_api_returns_the_enrollment_with_progress(
     ("setup", "message"),
     [
         ("twice", "You are already enrolled in this course."),
-        ("unpublished", "This course is not open for enrollment."),
+        ("unpublished", "There is no such course."),
         ("full", "This course is full."),
-        ("missing", 'Invalid pk "999999" - object does not exist.'),
+        ("missing", "There is no such course."),
     ],
 )
 def test_refused_enrollments_are_a_400_naming_the_course_and_write_nothing(
@@ -118,7 +118,8 @@ def test_learners_list_their_own_and_instructors_their_courses_enrollments(
     assert ids(api_client_for(learner), f"?course={course.pk}") == [mine]
     assert ids(api_client_for(learner), "?status=completed") == []
     bad = api_client_for(learner).get("/api/v1/enrollments/?status=finished")
-    assert bad.status_code == 400 and "status" in bad.json()
+    assert bad.status_code == 400
+    assert bad.json() == {"status": ['"finished" is not a valid choice.']}
     assert api_client_for(classmate).get(f"/api/v1/enrollments/{mine}/").status_code == 404
     assert api_client_for(instructor).get(f"/api/v1/enrollments/{mine}/").status_code == 200
 
@@ -149,7 +150,8 @@ def test_progress_refuses_a_lesson_of_another_course_or_none(api, course, instru
     assert wrong.status_code == 400
     assert wrong.json() == {"lesson": ["This lesson belongs to another course."]}
     missing = api.post(url, {"lesson": "one"}, format="json")
-    assert missing.status_code == 400 and "lesson" in missing.json()
+    assert missing.status_code == 400
+    assert missing.json() == {"lesson": ["Must be a whole number (an id)."]}
     assert not LessonProgress.objects.exists()
 
 
@@ -178,8 +180,9 @@ def test_cancelling_frees_the_seat_and_cannot_happen_twice(api, course, instruct
 
 
 def test_anonymous_requests_are_refused(client, course):
-    assert client.get("/api/v1/courses/").status_code in (401, 403)
-    assert client.post("/api/v1/enrollments/", {"course": course.pk}).status_code in (401, 403)
+    assert client.get("/api/v1/courses/").status_code == 401
+    assert client.post("/api/v1/enrollments/", {"course": course.pk}).status_code == 401
+    assert not Enrollment.objects.exists()
 
 
 def test_the_openapi_schema_describes_the_training_endpoints(client, staff):

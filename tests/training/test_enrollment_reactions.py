@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.replay import replay
+from tests.training.factories import course_with_lessons
 from training import services
 from training.events import ENROLLMENT_CREATED
 from training.models import Activity, DailyCourseStats, Enrollment, Notification
@@ -64,7 +65,7 @@ def test_enrolling_notifies_learner_and_instructor_in_app_and_records_the_activi
 def test_an_instructor_who_opted_in_also_gets_an_email(
     learner, course, instructor, enroll_now, task_queue, smtp_server
 ):
-    services.set_instructor_email(user=instructor, enabled=True)
+    services.instructor_email_set(user=instructor, enabled=True)
     enroll_now(learner, course)
     task_queue.run()
 
@@ -124,8 +125,6 @@ def test_one_failing_reaction_leaves_the_others_done_and_is_retried(
 
 
 def test_a_refused_enrollment_writes_nothing_and_emits_nothing(learner, instructor, enroll_now):
-    from tests.training.conftest import course_with_lessons
-
     draft = course_with_lessons(instructor, "Intro", published=False)
     with pytest.raises(ValidationError) as refused:
         enroll_now(learner, draft)
@@ -143,7 +142,7 @@ def test_a_replayed_enrollment_reaches_each_inbox_as_the_same_email_again(
     smtp_server,
     django_capture_on_commit_callbacks,
 ):
-    services.set_instructor_email(user=instructor, enabled=True)
+    services.instructor_email_set(user=instructor, enabled=True)
     enroll_now(learner, course)
     task_queue.run()
 

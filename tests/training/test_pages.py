@@ -1,11 +1,15 @@
 """The training pages: catalog, course, lesson, and both dashboards with their live hooks."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
 from tests.factories import UserFactory
-from tests.training.conftest import course_with_lessons
+from tests.training.factories import course_with_lessons
 from training import services
+from training.events import ENROLLMENT_CANCELLED, ENROLLMENT_CREATED, LESSON_COMPLETED
 from training.models import Enrollment, Notification
 
 pytestmark = pytest.mark.django_db
@@ -15,9 +19,9 @@ def test_the_catalog_lists_published_courses_and_marks_full_and_enrolled(
     client, learner, course, instructor
 ):
     full = course_with_lessons(instructor, "Only", title="Tiny", capacity=1)
-    services.enroll(learner=UserFactory(), course=full)
+    services.enrollment_create(learner=UserFactory(), course=full)
     course_with_lessons(instructor, "Hidden", title="Draft", published=False)
-    services.enroll(learner=learner, course=course)
+    services.enrollment_create(learner=learner, course=course)
     client.force_login(learner)
 
     page = client.get(reverse("training:catalog")).content.decode()
@@ -45,7 +49,7 @@ def test_the_course_page_offers_enroll_then_shows_the_enrollment(client, learner
 
 def test_a_full_course_says_so_and_refuses_with_a_message(client, learner, instructor):
     full = course_with_lessons(instructor, "Only", title="Tiny", capacity=1)
-    services.enroll(learner=UserFactory(), course=full)
+    services.enrollment_create(learner=UserFactory(), course=full)
     client.force_login(learner)
 
     page = client.get(reverse("training:course", args=[full.pk])).content.decode()
@@ -58,7 +62,7 @@ def test_a_full_course_says_so_and_refuses_with_a_message(client, learner, instr
 def test_marking_lessons_complete_on_the_lesson_page_moves_the_dashboard_bar(
     client, learner, course
 ):
-    services.enroll(learner=learner, course=course)
+    services.enrollment_create(learner=learner, course=course)
     client.force_login(learner)
     first, second, _ = course.lessons.all()
 
@@ -105,7 +109,7 @@ def test_the_instructor_dashboard_shows_counts_feed_notifications_and_chart_data
     client, learner, course, instructor, django_capture_on_commit_callbacks, task_queue
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.enroll(learner=learner, course=course)
+        services.enrollment_create(learner=learner, course=course)
     task_queue.run()
     client.force_login(instructor)
 
@@ -124,7 +128,7 @@ def test_a_notification_is_marked_read_by_its_recipient_only(
     client, learner, course, instructor, django_capture_on_commit_callbacks, task_queue
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        services.enroll(learner=learner, course=course)
+        services.enrollment_create(learner=learner, course=course)
     task_queue.run()
     notice = Notification.objects.get(recipient=instructor)
     url = reverse("training:notification-read", args=[notice.pk])
@@ -148,8 +152,42 @@ def test_instructors_opt_in_to_email_from_their_dashboard(client, instructor, le
 
 def test_user_text_is_escaped_on_the_pages(client, instructor, learner):
     course = course_with_lessons(instructor, "<b>bold</b>", title="<script>alert(1)</script>")
-    services.enroll(learner=learner, course=course)
+    services.enrollment_create(learner=learner, course=course)
     client.force_login(learner)
     page = client.get(reverse("training:dashboard")).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+@pytest.mark.parametrize(
+    ("user", "page"),
+    [("learner", "training:dashboard"), ("instructor", "training:instructor-dashboard")],
+)
+def test_the_dashboards_name_the_events_their_scripts_apply(client, request, user, page):
+    """The scripts take the event names from the page, so a new version of an event type
+    reaches them without an edit to the scripts."""
+    client.force_login(request.getfixturevalue(user))
+
+    html = client.get(reverse(page)).content.decode()
+
+    found = re.search(r'<script id="training-live" type="application/json">(.+?)</script>', html)
+    settings = json.loads(found.group(1))
+    assert settings["events"]["enrolled"] == ENROLLMENT_CREATED.name
+    assert settings["events"]["lessonCompleted"] == LESSON_COMPLETED.name
+    assert settings["feed"]["entries"][ENROLLMENT_CANCELLED.name] == {
+        "kind": "cancelled",
+        "verb": "left",
+    }
+
+
+def test_progress_rounds_halves_up_on_the_pages_as_live_updates_do(client, learner, instructor):
+    course = course_with_lessons(instructor, *(f"Part {n}" for n in range(1, 9)), title="Eights")
+    enrollment = services.enrollment_create(learner=learner, course=course)
+    services.lesson_complete(enrollment=enrollment, lesson=course.lessons.first())
+    client.force_login(learner)
+
+    dashboard = client.get(reverse("training:dashboard")).content.decode()
+    lesson = client.get(course.lessons.first().get_absolute_url()).content.decode()
+
+    assert '<span data-field="progress-text">13%</span>' in dashboard  # 1 of 8 is 12.5%
+    assert '<span data-field="progress-text">13%</span>' in lesson

@@ -20,13 +20,14 @@ pytestmark = pytest.mark.django_db
 
 Role = Notification.Role
 
-# Session, user, newest event (live page), the enrollments with their courses, their progress,
-# their courses' lessons, the menu's two role checks, the notifications.
-LEARNER_DASHBOARD_QUERIES = 9
-# Session, user, newest event, instructor check, the feed's three lists, unread count, the
-# charts' courses, day totals and funnels, email preference, the menu's two role checks, the
-# courses with their counts, the notifications.
-INSTRUCTOR_DASHBOARD_QUERIES = 16
+# Session, user, the user's roles and the newest event they may see (live page), the
+# enrollments with their courses, their progress, their courses' lessons, the menu's two role
+# checks, the notifications.
+LEARNER_DASHBOARD_QUERIES = 10
+# Session, user, roles and newest event (live page), instructor check, the feed's three lists,
+# unread count, the charts' courses, day totals and funnels, email preference, the menu's two
+# role checks, the courses with their counts, the notifications.
+INSTRUCTOR_DASHBOARD_QUERIES = 17
 # Session, user, the learner's enrollments, the menu's two role checks, the courses with
 # their instructors and counts.
 CATALOG_QUERIES = 6
@@ -60,11 +61,11 @@ def progress(enrollment: Enrollment, number: int) -> None:
     lessons = list(enrollment.course.lessons.all())
     done = {0: lessons[:1], 1: lessons, 2: []}[number % 3]
     for lesson in done:
-        services.complete_lesson(enrollment=enrollment, lesson=lesson)
+        services.lesson_complete(enrollment=enrollment, lesson=lesson)
 
 
 def notify(user, role: str, course: Course, number: int) -> Notification:
-    return services.notify(
+    return services.notification_create(
         recipient_id=user.pk,
         role=role,
         message=f"Notice {number}",
@@ -81,7 +82,7 @@ def learning(rows, learner) -> list[Enrollment]:
     enrollments = []
     for number in range(rows):
         course = open_course(someone(), number)
-        enrollment = services.enroll(learner=learner, course=course)
+        enrollment = services.enrollment_create(learner=learner, course=course)
         progress(enrollment, number)
         notify(learner, Role.LEARNER, course, number)
         enrollments.append(enrollment)
@@ -96,11 +97,11 @@ def teaching(rows, instructor) -> list[Course]:
     for number in range(rows):
         course = open_course(instructor, number)
         learner = someone()
-        enrollment = services.enroll(learner=learner, course=course)
+        enrollment = services.enrollment_create(learner=learner, course=course)
         progress(enrollment, number)
         if number % 6 == 5:  # one with no progress yet
-            services.cancel_enrollment(enrollment=enrollment)
-        services.record_activity(
+            services.enrollment_cancel(enrollment=enrollment)
+        services.activity_record(
             event_id=uuid.uuid4(),
             kind=Activity.Kind.ENROLLED,
             course_id=course.pk,

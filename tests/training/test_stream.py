@@ -11,7 +11,7 @@ from rest_framework.authtoken.models import Token
 from eventplatform.asgi import application
 from eventplatform.events.models import Event
 from tests.factories import UserFactory
-from tests.training.conftest import course_with_lessons
+from tests.training.factories import course_with_lessons
 from training import services
 from training.audience import INSTRUCTORS_ROLE
 
@@ -32,7 +32,7 @@ def make_course(instructor, title: str):
 
 @database_sync_to_async
 def enroll(learner, course):
-    return services.enroll(learner=learner, course=course)
+    return services.enrollment_create(learner=learner, course=course)
 
 
 async def listen(user) -> WebsocketCommunicator:
@@ -90,7 +90,7 @@ async def test_a_learner_resuming_gets_the_progress_they_missed():
     )()
 
     lesson = await database_sync_to_async(lambda: course.lessons.first())()
-    await database_sync_to_async(services.complete_lesson)(enrollment=enrollment, lesson=lesson)
+    await database_sync_to_async(services.lesson_complete)(enrollment=enrollment, lesson=lesson)
 
     key = (await database_sync_to_async(Token.objects.get_or_create)(user=learner))[0].key
     resumed = WebsocketCommunicator(
