@@ -17,13 +17,21 @@ from .models import Message, Ticket
 
 class TicketCreated(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     reference: str
+    """The ticket's reference as customers see it, e.g. T-00012."""
     subject: str
+    """The ticket's subject, one line as the customer typed it."""
     customer_id: int
+    """The customer who submitted the ticket."""
     customer_name: str
+    """The customer's display name."""
     status: str
+    """The ticket's status: open, pending, resolved or closed."""
     priority: str
+    """The ticket's priority: low, normal, high or urgent."""
     created_at: datetime
+    """When it was created."""
 
     @classmethod
     def from_ticket(cls, ticket: Ticket) -> "TicketCreated":
@@ -41,9 +49,13 @@ class TicketCreated(Payload):
 
 class TicketPrioritised(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     customer_id: int
+    """The customer who submitted the ticket."""
     priority: str
+    """The ticket's priority: low, normal, high or urgent."""
     sla_due_at: datetime | None
+    """When the first agent reply is due; null when no target applies."""
     # No reason: the customer sees this event, and the rule names are the operators' business.
 
     @classmethod
@@ -58,9 +70,13 @@ class TicketPrioritised(Payload):
 
 class TicketAssigned(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     customer_id: int
+    """The customer who submitted the ticket."""
     assignee_id: int | None
+    """The agent it is assigned to; null when unassigned."""
     assignee_name: str
+    """The assigned agent's display name; empty when unassigned."""
 
     @classmethod
     def from_ticket(cls, ticket: Ticket) -> "TicketAssigned":
@@ -74,9 +90,13 @@ class TicketAssigned(Payload):
 
 class TicketStatusChanged(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     customer_id: int
+    """The customer who submitted the ticket."""
     status: str
+    """The ticket's status: open, pending, resolved or closed."""
     previous_status: str
+    """The status it had before this change."""
 
     @classmethod
     def from_ticket(cls, ticket: Ticket, *, previous_status: str) -> "TicketStatusChanged":
@@ -90,13 +110,21 @@ class TicketStatusChanged(Payload):
 
 class MessagePosted(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     customer_id: int
+    """The customer who submitted the ticket."""
     message_id: int
+    """The message's id."""
     author_id: int
+    """Who wrote it."""
     author_name: str
+    """The author's display name."""
     from_agent: bool
+    """True when an agent wrote it, false when the customer did."""
     body: str
+    """The text, as written (plain text, never HTML)."""
     created_at: datetime
+    """When it was created."""
 
     @classmethod
     def from_message(cls, message: Message) -> "MessagePosted":
@@ -114,11 +142,17 @@ class MessagePosted(Payload):
 
 class InternalNoteAdded(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     message_id: int
+    """The message's id."""
     author_id: int
+    """Who wrote it."""
     author_name: str
+    """The author's display name."""
     body: str
+    """The note's text (agents only; never on a customer's stream)."""
     created_at: datetime
+    """When it was created."""
 
     @classmethod
     def from_message(cls, message: Message) -> "InternalNoteAdded":
@@ -134,11 +168,17 @@ class InternalNoteAdded(Payload):
 
 class SlaBreached(Payload):
     ticket_id: int
+    """The ticket's id (`/api/v1/tickets/{id}/`)."""
     reference: str
+    """The ticket's reference as customers see it, e.g. T-00012."""
     subject: str
+    """The ticket's subject, one line as the customer typed it."""
     customer_name: str
+    """The customer's display name."""
     priority: str
+    """The ticket's priority when its target passed."""
     sla_due_at: datetime | None
+    """When the first agent reply is due; null when no target applies."""
 
     @classmethod
     def from_ticket(cls, ticket: Ticket) -> "SlaBreached":

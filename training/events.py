@@ -25,18 +25,31 @@ class EnrollmentChanged(Payload):
     """An enrollment and the course it is in, as both dashboards show it."""
 
     enrollment_id: int
+    """The enrollment's id (`/api/v1/enrollments/{id}/`)."""
     course_id: int
+    """The course's id (`/api/v1/courses/{id}/`)."""
     course_title: str
+    """The course's title."""
     learner_id: int
+    """The learner enrolled."""
     learner_name: str
+    """The learner's display name."""
     instructor_id: int
+    """The course's instructor."""
     status: str
+    """The enrollment's status after the change: active, completed or cancelled."""
     completed_lessons: int
+    """Lessons the learner has completed in the course."""
     total_lessons: int
+    """Lessons in the course."""
     next_lesson_id: int | None = None
+    """The first lesson not yet completed; null when none is left or the enrollment ended."""
     next_lesson_title: str = ""
-    enrolled_count: int  # learners holding a seat in the course after this change
+    """That lesson's title; empty when there is none."""
+    enrolled_count: int
+    """Learners holding a seat in the course after this change."""
     occurred_at: datetime
+    """When the change happened."""
 
     @classmethod
     def from_enrollment(cls, enrollment: Enrollment, **fields: Any) -> Self:
@@ -78,7 +91,9 @@ class CourseCompleted(EnrollmentChanged):
 
 class LessonCompleted(EnrollmentChanged):
     lesson_id: int
+    """The lesson completed."""
     lesson_title: str
+    """Its title."""
 
 
 ENROLLMENT_CREATED = EventType(
@@ -112,12 +127,19 @@ COURSE_COMPLETED = EventType(
 
 class NotificationCreated(Payload):
     notification_id: int
+    """The notification's id."""
     recipient_id: int
-    role: str  # "learner" or "instructor": the dashboard that lists it
+    """The user it is for."""
+    role: str
+    """The dashboard that lists it: learner or instructor."""
     message: str
+    """The notification's text."""
     url: str
+    """Where it leads, a path on the site."""
     course_id: int | None = None
+    """The course it is about, if any."""
     created_at: datetime
+    """When it was created."""
 
     @classmethod
     def from_notification(cls, notification: Notification) -> Self:
@@ -145,16 +167,27 @@ class CourseStatsUpdated(Payload):
     so that a chart applying them converges on the recorded truth."""
 
     course_id: int
+    """The course the figures are for."""
     instructor_id: int
-    day: str  # ISO date
+    """The course's instructor."""
+    day: str
+    """The day the figures are for (ISO date, UTC)."""
     enrollments: int
+    """Enrollments that day."""
     cancellations: int
+    """Cancellations that day."""
     lesson_completions: int
+    """Lessons completed that day."""
     course_completions: int
+    """Courses completed that day."""
     active_learners: int
+    """Learners with any activity that day."""
     funnel_enrolled: int
+    """Learners ever enrolled in the course."""
     funnel_started: int
+    """Of those, learners who completed at least one lesson."""
     funnel_completed: int
+    """Of those, learners who completed the course."""
 
 
 COURSE_STATS_UPDATED = EventType(
