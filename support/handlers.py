@@ -36,7 +36,15 @@ def prioritise_ticket(event: Event) -> None:
     services.ticket_prioritise(ticket_id=event.data.ticket_id)
 
 
-@subscribe(TICKET_CREATED, name="support.slack-new-ticket")
+def slack_configured() -> bool:
+    return bool(settings.SLACK_WEBHOOK_URL)
+
+
+def crm_configured() -> bool:
+    return bool(settings.CRM_WEBHOOK_URL and settings.CRM_WEBHOOK_SECRET)
+
+
+@subscribe(TICKET_CREATED, name="support.slack-new-ticket", configured=slack_configured)
 def notify_agents_on_slack(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     priority = services.priority_expected(ticket=ticket)
@@ -50,12 +58,10 @@ def notify_agents_on_slack(event: Event) -> None:
     )
 
 
-@subscribe(TICKET_CREATED, name="support.crm-update")
+@subscribe(TICKET_CREATED, name="support.crm-update", configured=crm_configured)
 def update_crm(event: Event) -> None:
-    if not settings.CRM_WEBHOOK_URL:
-        raise Skip("CRM_WEBHOOK_URL is not set")
-    if not settings.CRM_WEBHOOK_SECRET:
-        raise Skip("CRM_WEBHOOK_SECRET is not set")
+    if not crm_configured():  # unset since the event was published
+        raise Skip("CRM_WEBHOOK_URL or CRM_WEBHOOK_SECRET is not set")
     post_event(settings.CRM_WEBHOOK_URL, event, secret=settings.CRM_WEBHOOK_SECRET)
 
 
@@ -66,7 +72,7 @@ def schedule_sla_check(event: Event) -> None:
     services.sla_schedule(ticket_id=event.data.ticket_id)
 
 
-@subscribe(SLA_BREACHED, name="support.slack-sla-breach")
+@subscribe(SLA_BREACHED, name="support.slack-sla-breach", configured=slack_configured)
 def alert_agents_of_sla_breach(event: Event) -> None:
     ticket = _ticket(event.data.ticket_id)
     slack.send_ticket_notice(

@@ -10,6 +10,8 @@ code and never derived from where the function lives; moving or renaming the fun
 nothing.
 
 Every subscribed handler gets its own delivery per event, so one failing never holds back another.
+A handler whose target the deployment has not configured (``configured=`` answers False: no
+Slack URL, say) gets no delivery at all: no row, no task; operators see it as not configured.
 """
 
 import random
@@ -54,6 +56,11 @@ class Handler:
     event_types: frozenset[str]
     retry: RetryPolicy | None = None
     time_limit: float | None = None
+    configured: Callable[[], bool] | None = field(default=None, compare=False)
+
+    @property
+    def is_configured(self) -> bool:
+        return self.configured is None or self.configured()
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -72,8 +79,13 @@ def subscribe(
     name: str,
     retry: RetryPolicy | None = None,
     time_limit: float | None = None,
+    configured: Callable[[], bool] | None = None,
 ) -> Callable[[Callable], Callable]:
-    """Register the decorated function as the handler ``name`` of each of ``event_types``."""
+    """Register the decorated function as the handler ``name`` of each of ``event_types``.
+
+    ``configured``, when given, says whether the deployment configured what the handler needs;
+    while it answers False, events get no delivery for this handler.
+    """
     if not event_types:
         raise TypeError("subscribe() needs at least one event type.")
     if not name or name.startswith(WEBHOOK_HANDLER_PREFIX):
@@ -88,6 +100,7 @@ def subscribe(
             event_types=frozenset(t.name for t in event_types),
             retry=retry,
             time_limit=time_limit,
+            configured=configured,
         )
         return func
 
@@ -100,8 +113,9 @@ def handlers_in_code(event_type: str) -> list[Handler]:
 
 
 def handlers_for(event_type: str) -> list[Handler]:
-    """The handlers in code subscribed to ``event_type``, then the operators' webhooks."""
-    return handlers_in_code(event_type) + [
+    """The handlers that get a delivery of ``event_type``: those in code whose target is
+    configured, then the operators' active webhooks."""
+    return [h for h in handlers_in_code(event_type) if h.is_configured] + [
         webhook_handler(subscription)
         for subscription in WebhookSubscription.objects.filter(active=True)
         if subscription.matches(event_type)

@@ -154,18 +154,37 @@ def test_slack_refusing_the_message_is_a_dead_letter_not_a_retry(
     assert (dead.status, dead.attempts) == (Status.DEAD, 1)
 
 
-def test_unconfigured_slack_and_crm_are_recorded_as_skipped(
+def test_unconfigured_slack_and_crm_get_no_delivery_at_all(
     settings, smtp_server, customer, submit, task_queue
 ):
     settings.SLACK_WEBHOOK_URL = settings.CRM_WEBHOOK_URL = ""
     ticket = submit(customer)
+    queued = len(task_queue)
     task_queue.run()
 
-    slack = delivery(ticket, "support.slack-new-ticket")
-    crm = delivery(ticket, "support.crm-update")
-    assert (slack.status, slack.last_error) == (Status.SKIPPED, "SLACK_WEBHOOK_URL is not set")
-    assert (crm.status, crm.last_error) == (Status.SKIPPED, "CRM_WEBHOOK_URL is not set")
+    handlers = Delivery.objects.filter(
+        event__type="support.ticket.created.v1", event__payload__ticket_id=ticket.pk
+    )
+    assert sorted(handlers.values_list("handler", flat=True)) == [
+        "support.acknowledgement-email",
+        "support.prioritisation",
+    ]
+    assert queued == 2, "no task either"
     assert len(smtp_server.messages) == 1
+
+
+def test_a_target_unset_after_the_event_was_published_is_skipped(
+    reactions_configured, settings, customer, submit, task_queue
+):
+    ticket = submit(customer)
+    settings.CRM_WEBHOOK_URL = ""
+    task_queue.run()
+
+    crm = delivery(ticket, "support.crm-update")
+    assert (crm.status, crm.last_error) == (
+        Status.SKIPPED,
+        "CRM_WEBHOOK_URL or CRM_WEBHOOK_SECRET is not set",
+    )
 
 
 def test_an_agents_reply_is_emailed_to_the_customer_and_a_note_is_not(
