@@ -23,12 +23,11 @@ from channels.testing.websocket import WebsocketCommunicator
 from django.contrib import admin
 from django.test import override_settings
 from django.urls import URLResolver, get_resolver, resolve, reverse
-from rest_framework.authtoken.models import Token
 
-from eventplatform.asgi import application
 from support import services as support
 from tests.factories import PASSWORD
 from tests.security.roles import ANONYMOUS, FAST_HASHERS, ROLES, SIGNED_IN, World, create_cast
+from tests.streams import stream_socket
 from tests.training.factories import course_with_lessons
 from training import services as training
 
@@ -359,16 +358,6 @@ def test_every_admin_model_has_rows_so_a_new_one_needs_them():
 # --- the live stream ------------------------------------------------------------------------
 
 
-async def socket_for(user) -> WebsocketCommunicator:
-    key = (await database_sync_to_async(Token.objects.get_or_create)(user=user))[0].key
-    communicator = WebsocketCommunicator(
-        application, "/ws/stream/", headers=[(b"authorization", f"Token {key}".encode())]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
 @database_sync_to_async
 def cast_for_the_stream() -> dict:
     with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
@@ -432,7 +421,7 @@ async def received(communicator: WebsocketCommunicator, names: dict) -> list[str
 @pytest.mark.django_db(transaction=True)
 async def test_each_role_receives_the_events_of_its_audience_and_no_other():
     users = await cast_for_the_stream()
-    sockets = {role: await socket_for(user) for role, user in users.items()}
+    sockets = {role: await stream_socket(user) for role, user in users.items()}
     names = await a_day_on_the_platform(users)
     seen = await asyncio.gather(*(received(socket, names) for socket in sockets.values()))
     assert dict(zip(sockets, seen, strict=True)) == STREAM

@@ -4,29 +4,16 @@ import json
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing.websocket import WebsocketCommunicator
-from rest_framework.authtoken.models import Token
 
-from eventplatform.asgi import application
 from support import services
 from tests.factories import UserFactory
+from tests.streams import next_event, stream_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
-async def connect(user, since=None) -> WebsocketCommunicator:
-    key = (await database_sync_to_async(Token.objects.get_or_create)(user=user))[0].key
-    path = "/ws/stream/" + (f"?since={since}" if since else "")
-    communicator = WebsocketCommunicator(
-        application, path, headers=[(b"authorization", f"Token {key}".encode())]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
 async def received(communicator, count: int) -> list[dict]:
-    return [json.loads(await communicator.receive_from(timeout=3)) for _ in range(count)]
+    return [await next_event(communicator) for _ in range(count)]
 
 
 @database_sync_to_async
@@ -41,8 +28,8 @@ def a_day_at_the_help_desk(customer, other, agent):
 
 async def test_customers_see_their_own_ticket_live_and_agents_see_everything(customer, agent):
     other = await database_sync_to_async(UserFactory)(username="other-customer")
-    customer_socket = await connect(customer)
-    agent_socket = await connect(agent)
+    customer_socket = await stream_socket(customer)
+    agent_socket = await stream_socket(agent)
 
     mine = await a_day_at_the_help_desk(customer, other, agent)
 
@@ -74,7 +61,7 @@ async def test_resuming_replays_only_what_the_customer_may_see(customer, agent):
     other = await database_sync_to_async(UserFactory)(username="other-customer")
     await a_day_at_the_help_desk(customer, other, agent)
 
-    resumed = await connect(customer, since="00000000-0000-0000-0000-000000000000")
+    resumed = await stream_socket(customer, since="00000000-0000-0000-0000-000000000000")
     replayed = await received(resumed, 3)
     assert [e["type"].split(".")[2] for e in replayed] == [
         "created",

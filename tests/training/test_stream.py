@@ -1,16 +1,12 @@
 """Training events on the live stream: the learner sees their own, the instructor their courses'."""
 
-import json
-
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
-from eventplatform.asgi import application
 from eventplatform.events.models import Event
 from tests.factories import UserFactory
+from tests.streams import next_event, stream_socket
 from tests.training.factories import course_with_lessons
 from training import services
 from training.audience import INSTRUCTORS_ROLE
@@ -35,20 +31,6 @@ def enroll(learner, course):
     return services.enrollment_create(learner=learner, course=course)
 
 
-async def listen(user) -> WebsocketCommunicator:
-    key = (await database_sync_to_async(Token.objects.get_or_create)(user=user))[0].key
-    communicator = WebsocketCommunicator(
-        application, "/ws/stream/", headers=[(b"authorization", f"Token {key}".encode())]
-    )
-    connected, _ = await communicator.connect()
-    assert connected
-    return communicator
-
-
-async def received(communicator) -> dict:
-    return json.loads(await communicator.receive_from(timeout=3))
-
-
 async def test_enrollments_reach_the_learner_and_the_course_instructor_only():
     teacher = await make_instructor("teacher")
     other_teacher = await make_instructor("other-teacher")
@@ -57,7 +39,7 @@ async def test_enrollments_reach_the_learner_and_the_course_instructor_only():
     classmate = await database_sync_to_async(UserFactory)(username="classmate")
 
     sockets = {
-        name: await listen(user)
+        name: await stream_socket(user)
         for name, user in [
             ("learner", learner),
             ("classmate", classmate),
@@ -68,7 +50,7 @@ async def test_enrollments_reach_the_learner_and_the_course_instructor_only():
     enrollment = await enroll(learner, course)
 
     for name in ("learner", "teacher"):
-        event = await received(sockets[name])
+        event = await next_event(sockets[name])
         assert event["type"] == "training.enrollment.created.v1"
         assert event["data"]["enrollment_id"] == enrollment.pk
         assert event["data"]["course_title"] == "Event-Driven Django"
@@ -92,14 +74,8 @@ async def test_a_learner_resuming_gets_the_progress_they_missed():
     lesson = await database_sync_to_async(lambda: course.lessons.first())()
     await database_sync_to_async(services.lesson_complete)(enrollment=enrollment, lesson=lesson)
 
-    key = (await database_sync_to_async(Token.objects.get_or_create)(user=learner))[0].key
-    resumed = WebsocketCommunicator(
-        application,
-        f"/ws/stream/?since={seen}",
-        headers=[(b"authorization", f"Token {key}".encode())],
-    )
-    assert (await resumed.connect())[0]
-    event = await received(resumed)
+    resumed = await stream_socket(learner, since=seen)
+    event = await next_event(resumed)
     assert event["type"] == "training.lesson.completed.v1"
     assert (event["data"]["completed_lessons"], event["data"]["total_lessons"]) == (1, 2)
     await resumed.disconnect()
