@@ -253,9 +253,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "eventplatform.rest.Pages",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "eventplatform.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "eventplatform.rest.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "eventplatform.rest.JSONParser",
@@ -276,6 +276,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Tickets, enrollments and deliveries each have a status: name the ticket's too.
+    "ENUM_NAME_OVERRIDES": {"TicketStatusEnum": "support.models.Status"},
 }
 
 # Production hardening, on when DEBUG is off (tests aside). HTTPS=0 serves plain HTTP, as a

@@ -55,3 +55,6 @@ urlpatterns = [
     path("metrics", events_metrics.metrics, name="metrics"),
     path("events/health/", events_views.health, name="event-health"),
 ]
+
+# A URL no route matches: JSON under /api/, the usual page elsewhere.
+handler404 = "eventplatform.rest.not_found"

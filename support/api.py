@@ -1,7 +1,7 @@
 """The tickets API: customers see and write on their own tickets; agents see and change all."""
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -33,13 +33,17 @@ class AgentsChangeTickets(permissions.BasePermission):
         return True
 
 
+# Tickets are read per user: without a signed-in request the schema cannot tell the id's type.
+TICKET_ID = OpenApiParameter("id", int, OpenApiParameter.PATH)
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List tickets",
         description="Customers get their own tickets; agents get every ticket.",
         parameters=[TicketListParameters],
     ),
-    retrieve=extend_schema(summary="Read a ticket"),
+    retrieve=extend_schema(summary="Read a ticket", parameters=[TICKET_ID]),
     create=extend_schema(
         summary="Submit a ticket",
         description="Opens a ticket for the signed-in user. The acknowledgement email, "
@@ -51,11 +55,13 @@ class AgentsChangeTickets(permissions.BasePermission):
         summary="Change a ticket (agents)",
         request=TicketUpdateSerializer,
         responses={200: TicketSerializer},
+        parameters=[TICKET_ID],
     ),
     partial_update=extend_schema(
         summary="Change status, priority or assignee (agents)",
         request=TicketUpdateSerializer,
         responses={200: TicketSerializer},
+        parameters=[TICKET_ID],
     ),
 )
 @idempotent_create
@@ -115,6 +121,7 @@ class TicketViewSet(
         summary="List a ticket's messages",
         description="Customers see public messages; agents also see internal notes.",
         responses={200: MessageSerializer(many=True)},
+        parameters=[TICKET_ID],
     )
     @extend_schema(
         methods=["POST"],
@@ -124,6 +131,7 @@ class TicketViewSet(
         "to the customer.",
         request=MessageCreateSerializer,
         responses={201: MessageSerializer},
+        parameters=[TICKET_ID],
     )
     @action(detail=True, methods=["get", "post"], serializer_class=MessageSerializer)
     def messages(self, request: Request, pk: str | None = None) -> Response:

@@ -8,8 +8,6 @@ from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
 from eventplatform.idempotency import idempotent_create
@@ -34,18 +32,6 @@ def filters(serializer_class: type[serializers.Serializer], request) -> dict:
     return given.validated_data
 
 
-class Pages(PageNumberPagination):
-    """The project's pages, with a page that is not a number refused as any other bad
-    parameter is: a 400 naming ``page``, not a 404. A page past the end is still a 404."""
-
-    def get_page_number(self, request, paginator) -> int:
-        number = super().get_page_number(request, paginator)
-        try:
-            return serializers.IntegerField(min_value=1).run_validation(number)
-        except ValidationError as error:
-            raise ValidationError({self.page_query_param: error.detail}) from None
-
-
 @extend_schema_view(
     list=extend_schema(
         summary="List courses",
@@ -56,7 +42,6 @@ class Pages(PageNumberPagination):
 )
 class CourseViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = CourseSerializer
-    pagination_class = Pages
 
     def get_queryset(self):
         courses = (
@@ -108,7 +93,6 @@ class EnrollmentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = EnrollmentSerializer
-    pagination_class = Pages
 
     def get_permissions(self):
         if self.action in ("progress", "cancel"):

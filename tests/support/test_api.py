@@ -259,3 +259,10 @@ def test_the_api_is_described_in_the_openapi_schema(agent):
     assert paths["/api/v1/tickets/"]["post"]["summary"] == "Submit a ticket"
     filters = {p["name"] for p in paths["/api/v1/tickets/"]["get"]["parameters"]}
     assert {"status", "priority", "assignee", "ordering"} <= filters
+
+
+@pytest.mark.parametrize("page", ["two", "0", "²"])
+def test_a_page_that_is_no_page_number_is_a_400_naming_it(agent, tickets, page):
+    answer = api_client_for(agent).get("/api/v1/tickets/", {"page": page})
+    assert answer.status_code == 400
+    assert list(answer.json()) == ["page"]
