@@ -2,8 +2,8 @@
 
 Every line carries ``request=<correlation id>`` (from the ``X-Request-ID`` header when it is a
 safe token, else a new one; echoed back in the response) and ``event=<event id>`` when the code
-logging it passes one, so one grep follows an event from the request that published it through
-its deliveries.
+logging it passes one. Events record the same correlation id, and a worker delivering an event
+takes it on, so one grep follows a request through its events and their deliveries.
 """
 
 import logging
@@ -11,16 +11,22 @@ import re
 import uuid
 from contextvars import ContextVar
 
-correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+# The request, or the delivery of an event, that the running code works for; empty outside both.
+correlation_id: ContextVar[str] = ContextVar("correlation_id", default="")
 HEADER = "X-Request-ID"
 # A caller's id is written into every log line as ``request=<id>``: anything but a plain token
-# (a space, "=", a newline) could forge the fields that follow it.
-SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# (a space, "=", a newline) could forge the fields that follow it. Anchored, so that validators
+# that search (Django's, DRF's) hold a value to it whole.
+SAFE_REQUEST_ID = re.compile(r"\A[A-Za-z0-9._-]{1,64}\Z")
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
 
 
 class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.correlation_id = correlation_id.get()
+        record.correlation_id = correlation_id.get() or "-"
         if not hasattr(record, "event_id"):
             record.event_id = "-"
         return True
@@ -35,7 +41,7 @@ class CorrelationIdMiddleware:
 
     def __call__(self, request):
         incoming = request.headers.get(HEADER, "")
-        value = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        value = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else new_correlation_id()
         token = correlation_id.set(value)
         try:
             response = self.get_response(request)

@@ -82,7 +82,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         events = with_outcome(Event.objects.order_by("-position"))
         if self.action == "retrieve":
-            return events.prefetch_related("deliveries")
+            return events.prefetch_related("deliveries__history")
         wanted = EventFilterSerializer(data=self.request.query_params)
         wanted.is_valid(raise_exception=True)
         criteria = wanted.validated_data
@@ -91,6 +91,8 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
         )
         if outcome := criteria.get("outcome"):
             events = events.filter(outcome=outcome)
+        if correlation := criteria.get("correlation_id"):
+            events = events.filter(correlation_id=correlation)
         return events
 
     @extend_schema(

@@ -9,6 +9,9 @@ CONTENT_TYPE = JSONFormat.CONTENT_TYPE  # application/cloudevents+json
 
 
 def to_cloudevent(event: Event) -> CloudEvent:
+    # Extensions: the chain the event belongs to, which a receiver may follow in its own logs.
+    # An event older than chains has no correlation id; the first of a chain has no cause.
+    chain = {"correlationid": event.correlation_id, "causationid": event.causation_id}
     return CloudEvent(
         attributes={
             "id": str(event.id),
@@ -18,6 +21,7 @@ def to_cloudevent(event: Event) -> CloudEvent:
             "datacontenttype": "application/json",
             # Extension: the outbox position, which a reconnecting client resumes after.
             "position": event.position,
+            **{name: str(value) for name, value in chain.items() if value},
         },
         data=event.payload,
     )

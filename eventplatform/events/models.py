@@ -3,15 +3,18 @@ import binascii
 import fnmatch
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from rest_framework.authtoken.models import TokenProxy
 
 from .catalog import get_event_type
+from .conf import event_setting
 from .urlpolicy import endpoint, validate_outbound_url
 
 
@@ -60,6 +63,18 @@ class Event(models.Model):
     time = models.DateTimeField(default=timezone.now, db_index=True)
     payload = models.JSONField()
     audience = models.JSONField(default=list, help_text="Realtime groups that may see it.")
+    correlation_id = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="The request, or the run outside any request, that caused it.",
+    )
+    causation_id = models.UUIDField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The event whose reaction published it; empty for a chain's first.",
+    )
 
     class Meta:
         ordering = ["-position"]
@@ -68,7 +83,9 @@ class Event(models.Model):
                 fields=["transaction_id"],
                 name="event_transaction",
                 condition=Q(transaction_id__isnull=False),
-            )
+            ),
+            # A chain is read by its correlation id, whole: equality only.
+            models.Index(fields=["correlation_id"], name="event_correlation"),
         ]
 
     def __str__(self) -> str:
@@ -78,6 +95,11 @@ class Event(models.Model):
     def data(self):
         """The payload as its declared, typed model (what handlers read)."""
         return get_event_type(self.type).payload.model_validate(self.payload, strict=False)
+
+    def get_chain_url(self) -> str:
+        """The operators' page of every event its request caused; "" for an event older than
+        chains."""
+        return reverse("event-chain", args=[self.correlation_id]) if self.correlation_id else ""
 
 
 class EventAudience(models.Model):
@@ -150,6 +172,37 @@ class Delivery(models.Model):
         return f"{self.handler} for {self.event_id}"
 
 
+class DeliveryAttempt(models.Model):
+    """One run of a delivery's handler, kept beside the delivery's summary of its last one."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        RETRY_LATER = "retry_later", "Told to retry later"
+        TIMED_OUT = "timed_out", "Timed out"
+        SKIPPED = "skipped", "Skipped"
+        DEAD = "dead", "Failed for good"
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="history")
+    number = models.PositiveIntegerField(help_text="The delivery's attempt count at its start.")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    error = models.TextField(blank=True)
+    http_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The receiver's answer, for an HTTP call."
+    )
+    response_excerpt = models.CharField(
+        max_length=200, blank=True, help_text="The start of the receiver's answer."
+    )
+
+    class Meta:
+        ordering = ["id"]  # the order they were recorded in: oldest first
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of delivery {self.delivery_id}: {self.outcome}"
+
+
 WEBHOOK_SECRET_PREFIX = "whsec_"
 
 
@@ -188,8 +241,18 @@ class WebhookSubscription(models.Model):
         validators=[validate_webhook_secret],
         help_text="Standard Webhooks secret (whsec_...); the receiver verifies signatures with it.",
     )
+    previous_secret = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The secret a rotation replaced: still signed with until its grace ends.",
+    )
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     disabled_reason = models.CharField(max_length=300, blank=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    consecutive_failures = models.PositiveIntegerField(
+        default=0, help_text="Failed attempts since the last success or reactivation."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -203,10 +266,39 @@ class WebhookSubscription(models.Model):
         return f"{WEBHOOK_HANDLER_PREFIX}{self.pk}"
 
     def matches(self, event_type: str) -> bool:
-        return fnmatch.fnmatchcase(event_type, self.event_types)
+        # The backbone's own types (health snapshots, the test event an operator sends to one
+        # subscription) are operations, not the domain events subscriptions are for.
+        return not event_type.startswith(BACKBONE_TYPE_PREFIX) and fnmatch.fnmatchcase(
+            event_type, self.event_types
+        )
+
+    def previous_secret_in_grace(self) -> str:
+        """The secret the last rotation replaced while its grace period runs, else "": requests
+        are signed with it too, so that receivers switch over in their own time."""
+        if self.previous_secret_until and timezone.now() < self.previous_secret_until:
+            return self.previous_secret
+        return ""
+
+    def rotate_secret(self) -> None:
+        """Sign with a new secret from now on, and with the current one too for the grace
+        period (a rotation within it drops the secret the last one replaced)."""
+        grace = timedelta(hours=event_setting("WEBHOOK_SECRET_GRACE_HOURS"))
+        self.previous_secret, self.secret = self.secret, new_webhook_secret()
+        self.previous_secret_until = timezone.now() + grace
+        self.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+
+    def reactivate(self) -> None:
+        """Switch it back on, its run of failures forgotten (saved by the caller)."""
+        self.active = True
+        self.disabled_reason = ""
+        self.disabled_at = None
+        self.consecutive_failures = 0
 
 
 WEBHOOK_HANDLER_PREFIX = "webhook:"
+# Declared in ``webhooks``: what an operator sends to check that a subscription works.
+BACKBONE_TYPE_PREFIX = "events."
+WEBHOOK_TEST_EVENT_TYPE = BACKBONE_TYPE_PREFIX + "webhook.tested.v1"
 
 
 class ApiToken(TokenProxy):

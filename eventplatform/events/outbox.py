@@ -4,13 +4,22 @@
 transaction. Only after that transaction commits are the deliveries enqueued and the event
 pushed to its audience; a rollback, including of a savepoint around the call, leaves nothing.
 If the process dies between the commit and the enqueue, the reconciler enqueues later.
+
+Each event records the chain it belongs to: the request that caused it (its correlation id, as
+the logs carry it) and, when a handler published it, the event that handler reacted to.
 """
 
 import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+
+from eventplatform.logging import correlation_id, new_correlation_id
 
 from .catalog import EventType, Payload, get_event_type
 from .models import Delivery, Event, EventAudience
@@ -19,6 +28,21 @@ from .realtime.broadcast import broadcast
 from .subscriptions import handlers_for
 
 logger = logging.getLogger(__name__)
+# The event whose handler is running, set by ``caused_by``.
+causation_id: ContextVar[uuid.UUID | None] = ContextVar("causation_id", default=None)
+
+
+@contextmanager
+def caused_by(event: Event) -> Iterator[None]:
+    """Events published in the block are ``event``'s consequences, in its chain; the block's
+    log lines name the chain's request."""
+    correlation = correlation_id.set(event.correlation_id)
+    causation = causation_id.set(event.id)
+    try:
+        yield
+    finally:
+        causation_id.reset(causation)
+        correlation_id.reset(correlation)
 
 
 def publish(event_type: EventType | str, payload: Payload | dict[str, Any]) -> Event:
@@ -39,6 +63,10 @@ def publish(event_type: EventType | str, payload: Payload | dict[str, Any]) -> E
             time=now,
             payload=data.model_dump(mode="json"),
             audience=audience,
+            # Outside any request or delivery (a shell, a command, the scheduler), an event
+            # starts a chain of its own.
+            correlation_id=correlation_id.get() or new_correlation_id(),
+            causation_id=causation_id.get(),
         )
         EventAudience.objects.bulk_create(EventAudience(event=event, group=g) for g in audience)
         deliveries = Delivery.objects.bulk_create(

@@ -4,7 +4,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import Delivery, Event
+from eventplatform.logging import SAFE_REQUEST_ID
+
+from .catalog import EventType
+from .documentation import audience_patterns, handler_names
+from .models import Delivery, DeliveryAttempt, Event
 from .replay import InvalidCriterion, parse_handler, parse_moment, parse_type_pattern
 
 OUTCOMES = ["dead", "failed", "pending", "succeeded"]
@@ -33,7 +37,25 @@ class MomentField(CriterionField):
         super().__init__(parse_moment, **kwargs)
 
 
+class DeliveryAttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeliveryAttempt
+        fields = [
+            "number",
+            "started_at",
+            "duration_ms",
+            "outcome",
+            "error",
+            "http_status",
+            "response_excerpt",
+        ]
+
+
 class DeliverySerializer(serializers.ModelSerializer):
+    history = DeliveryAttemptSerializer(
+        many=True, read_only=True, help_text="One entry per attempt, oldest first."
+    )
+
     class Meta:
         model = Delivery
         fields = [
@@ -50,6 +72,7 @@ class DeliverySerializer(serializers.ModelSerializer):
             "next_attempt_at",
             "claimed_by",
             "replayed_at",
+            "history",
         ]
 
 
@@ -66,7 +89,18 @@ class EventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Event
-        fields = ["id", "position", "type", "source", "time", "data", "audience", "outcome"]
+        fields = [
+            "id",
+            "position",
+            "type",
+            "source",
+            "time",
+            "data",
+            "audience",
+            "outcome",
+            "correlation_id",
+            "causation_id",
+        ]
 
 
 class EventDetailSerializer(EventSerializer):
@@ -80,6 +114,20 @@ class EventTypeSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
     schema = serializers.JSONField(source="json_schema")
+    handlers = serializers.SerializerMethodField(
+        help_text="The names of the handlers in code that react to it."
+    )
+    audience = serializers.SerializerMethodField(
+        help_text="The stream groups that see it, as patterns such as user.<customer_id>."
+    )
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_handlers(self, event_type: EventType) -> list[str]:
+        return handler_names(event_type)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_audience(self, event_type: EventType) -> list[str]:
+        return audience_patterns(event_type)
 
 
 class EventFilterSerializer(serializers.Serializer):
@@ -93,6 +141,12 @@ class EventFilterSerializer(serializers.Serializer):
     )
     since = MomentField(required=False, help_text="Events at or after.")
     outcome = serializers.ChoiceField(OUTCOMES, required=False)
+    correlation_id = serializers.RegexField(
+        SAFE_REQUEST_ID,
+        required=False,
+        help_text="The events of one chain: the request id (X-Request-ID) that started it.",
+        error_messages={"invalid": "Enter a request id: 1 to 64 of A-Z a-z 0-9 . _ -"},
+    )
 
 
 class ReplaySerializer(serializers.Serializer):

@@ -96,6 +96,7 @@ async def test_a_session_user_receives_their_events_as_cloudevents(customer):
         "time": received["time"],
         "datacontenttype": "application/json",
         "position": event.position,
+        "correlationid": event.correlation_id,
         "data": {"order_id": 42, "customer_id": customer.pk, "note": ""},
     }
     assert received["time"].startswith(event.time.strftime("%Y-%m-%dT%H:%M:%S"))
