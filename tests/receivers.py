@@ -63,10 +63,12 @@ class HttpReceiver:
 
     ``delay`` holds each answer back (a slow receiver); ``misbehave`` lists what the next
     requests get instead of ``status``, one entry each: a status code, or ``"reset"`` (the
-    connection is reset), or ``"silence"`` (no answer until the client gives up).
+    connection is reset), or ``"silence"`` (no answer until the client gives up). ``body`` is
+    what each answer says (by default ``ok``, or ``error`` from 400 up).
     """
 
     status: int = 200
+    body: bytes | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
     requests: list[ReceivedRequest] = field(default_factory=list)
     delay: float = 0.0
@@ -100,7 +102,8 @@ class HttpReceiver:
                     self.send_header(name, value)
                 self.send_header("content-type", "text/plain")
                 self.end_headers()
-                self.wfile.write(b"ok" if answer < 400 else b"error")
+                default = b"ok" if answer < 400 else b"error"
+                self.wfile.write(default if receiver.body is None else receiver.body)
 
             def log_message(self, *args):
                 pass

@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     "SOCKETS_PER_USER": 10,
     # Days an event is kept once everything it caused has finished (dead letters stay).
     "RETENTION_DAYS": 30,
+    # Hours a rotated webhook secret still signs requests beside the new one.
+    "WEBHOOK_SECRET_GRACE_HOURS": 24,
+    # Failed attempts in a row after which a webhook subscription is paused.
+    "WEBHOOK_PAUSE_AFTER": 20,
 }
 
 

@@ -6,6 +6,10 @@ Delivery is at least once all the same: a worker killed after the handler's work
 the record is re-run when its lease lapses, so handlers are written to be idempotent. The
 handler runs outside any transaction of ours: on SQLite a transaction holds the write lock,
 and a handler may wait on the network for seconds.
+
+The outcome is recorded twice in one transaction: on the delivery, which sums up its last
+attempt, and as a ``DeliveryAttempt`` row, so that every attempt stays on record. An attempt
+cut short by a dead worker leaves no row: the next claim counts it all the same.
 """
 
 import logging
@@ -16,6 +20,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
@@ -23,14 +28,17 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from .conf import event_setting
-from .models import Delivery
+from .models import Delivery, DeliveryAttempt, WebhookSubscription
+from .outbox import caused_by, publish
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
 from .subscriptions import Handler, get_handler
 from .supervisor import CLUSTER_ID_VARIABLE
+from .webhooks import WEBHOOK_TESTED, Answer, WebhookTested, answers_noted
 
 logger = logging.getLogger(__name__)
 Status = Delivery.Status
+Outcome = DeliveryAttempt.Outcome
 
 
 class TimeLimitExceeded(BaseException):
@@ -159,6 +167,14 @@ def held_by_us(delivery: Delivery):
     )
 
 
+@dataclass
+class Run:
+    """A handler's run, as its attempt records it: when it started, what receivers answered."""
+
+    started: float = field(default_factory=time.monotonic)
+    answers: list[Answer] = field(default_factory=list)
+
+
 def execute(delivery_id: int) -> str:
     """Run one delivery; return its resulting status (the queue's task result)."""
     delivery = claim(delivery_id)
@@ -168,37 +184,50 @@ def execute(delivery_id: int) -> str:
     try:
         handler = get_handler(delivery.handler)
     except KeyError:
-        return _record(delivery, Status.DEAD, error="No handler of this name is subscribed.")
+        return _record(
+            delivery, Status.DEAD, Outcome.DEAD, error="No handler of this name is subscribed."
+        )
 
-    started = time.monotonic()
+    run = Run()
     try:
-        with lease_renewed(delivery, handler.seconds_allowed), time_limit(handler.seconds_allowed):
+        with (
+            caused_by(delivery.event),
+            answers_noted(run.answers),
+            lease_renewed(delivery, handler.seconds_allowed),
+            time_limit(handler.seconds_allowed),
+        ):
             handler.func(delivery.event)
     except Skip as reason:
-        return _record(delivery, Status.SKIPPED, started=started, error=str(reason))
+        return _record(delivery, Status.SKIPPED, Outcome.SKIPPED, run, error=str(reason))
     except PermanentFailure as failure:
-        return _record(delivery, Status.DEAD, started=started, error=_describe(failure), tb=True)
+        return _record(delivery, Status.DEAD, Outcome.DEAD, run, error=_describe(failure), tb=True)
     except RetryLater as failure:
-        return _fail(delivery, handler, started, failure, delay=failure.seconds)
-    except (Exception, TimeLimitExceeded) as failure:
-        return _fail(delivery, handler, started, failure)
-    return _record(delivery, Status.SUCCEEDED, started=started)
+        return _fail(delivery, handler, run, failure, Outcome.RETRY_LATER, delay=failure.seconds)
+    except TimeLimitExceeded as failure:
+        return _fail(delivery, handler, run, failure, Outcome.TIMED_OUT)
+    except Exception as failure:
+        return _fail(delivery, handler, run, failure, Outcome.FAILED)
+    return _record(delivery, Status.SUCCEEDED, Outcome.SUCCEEDED, run)
 
 
 def _fail(
     delivery: Delivery,
     handler: Handler,
-    started: float,
+    run: Run,
     failure: BaseException,
+    outcome: str,
     delay: float | None = None,
 ) -> str:
+    """A failed attempt: retried after its back-off (or the receiver's delay, whichever is
+    later), or a dead letter once the handler's retry policy has none left."""
     backoff = handler.retry_policy.delay_after(delivery.attempts)
     if backoff is None:
-        return _record(delivery, Status.DEAD, started=started, error=_describe(failure), tb=True)
+        return _record(delivery, Status.DEAD, outcome, run, error=_describe(failure), tb=True)
     return _record(
         delivery,
         Status.FAILED,
-        started=started,
+        outcome,
+        run,
         error=_describe(failure),
         tb=True,
         retry_in=max(backoff, delay or 0),
@@ -212,15 +241,18 @@ def _describe(failure: BaseException) -> str:
 def _record(
     delivery: Delivery,
     status: str,
+    outcome: str,
+    run: Run | None = None,
     *,
-    started: float | None = None,
     error: str = "",
     tb: bool = False,
     retry_in: float | None = None,
 ) -> str:
-    """Write the attempt's outcome if this worker still holds the claim; "" if it does not."""
+    """Write the attempt's outcome, to the delivery's summary and its history in one
+    transaction, if this worker still holds the claim; "" if it does not."""
     now = timezone.now()
-    outcome = {
+    duration_ms = round((time.monotonic() - run.started) * 1000) if run else None
+    summary = {
         "status": status,
         "finished_at": now,
         "lease_expires_at": None,
@@ -228,15 +260,34 @@ def _record(
         "traceback": traceback.format_exc() if tb else "",
         "next_attempt_at": now + timedelta(seconds=retry_in) if retry_in is not None else None,
     }
-    if started is not None:
-        outcome["duration_ms"] = round((time.monotonic() - started) * 1000)
+    if duration_ms is not None:
+        summary["duration_ms"] = duration_ms
+    answer = run.answers[-1] if run and run.answers else None
+    attempt = {
+        "delivery": delivery,
+        "number": delivery.attempts,
+        "started_at": delivery.started_at,
+        "duration_ms": duration_ms,
+        "outcome": outcome,
+        "error": error,
+        "http_status": answer.status if answer else None,
+        "response_excerpt": answer.excerpt if answer else "",
+    }
+
+    def write() -> bool:
+        with transaction.atomic():
+            held = held_by_us(delivery).update(**summary)
+            if held:
+                DeliveryAttempt.objects.create(**attempt)
+        return bool(held)
+
     try:
-        held = held_by_us(delivery).update(**outcome)
+        held = write()
     except (InterfaceError, OperationalError):
         # The connection died while the handler ran (dropped, or the database restarted):
         # record on a new one rather than leave the work to run again when the lease lapses.
         connection.close()
-        held = held_by_us(delivery).update(**outcome)
+        held = write()
     if not held:
         logger.warning("delivery %s was claimed by another worker meanwhile", delivery.pk)
         return ""
@@ -278,3 +329,20 @@ def retry_now(deliveries) -> list[int]:
         ]
         transaction.on_commit(lambda: enqueue_deliveries(retried, first=True), robust=True)
     return retried
+
+
+def send_test_event(subscription: WebhookSubscription) -> Delivery:
+    """An operator's check of a subscription: a test event delivered to it alone, recorded
+    and retried like any delivery. ``publish`` gives the event no delivery of its own: no
+    handler subscribes to its type, no subscription's pattern matches it, and its audience on
+    the stream is nobody."""
+    with transaction.atomic():
+        event = publish(WEBHOOK_TESTED, WebhookTested(subscription_id=subscription.pk))
+        delivery = Delivery.objects.create(
+            event=event,
+            handler=subscription.handler_name,
+            created_at=event.time,
+            next_attempt_at=event.time,
+        )
+        transaction.on_commit(lambda: enqueue_deliveries([delivery.pk]), robust=True)
+    return delivery

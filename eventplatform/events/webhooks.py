@@ -8,45 +8,105 @@ redirects are not followed. Errors name the endpoint without its query string, w
 holds the receiver's token.
 
 Operators' subscriptions are held to the outbound URL policy (``urlpolicy``) on every send;
-the URLs the deployer configures (the CRM's) are not.
+the URLs the deployer configures (the CRM's) are not. A subscription that fails
+``EVENTS["WEBHOOK_PAUSE_AFTER"]`` attempts in a row is paused until an operator reactivates it.
+
+Every HTTP answer a handler reads through ``raise_for_answer`` is noted for the runner, which
+keeps its status and the start of its body with the attempt (``answers_noted``).
 """
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import httpx
 from django.conf import settings
+from django.db.models import F, QuerySet
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from .catalog import EventType, Payload
+from .conf import event_setting
 from .envelope import CONTENT_TYPE, to_json
-from .models import Event, WebhookSubscription
+from .models import WEBHOOK_TEST_EVENT_TYPE, Event, WebhookSubscription
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .urlpolicy import RefusedURL, checked_address, endpoint
+
+# How much of a receiver's answer errors and attempts keep.
+EXCERPT_LENGTH = 200
+
+
+class WebhookTested(Payload):
+    subscription_id: int
+    """The webhook subscription the test was sent to."""
+
+
+WEBHOOK_TESTED = EventType(
+    WEBHOOK_TEST_EVENT_TYPE,
+    WebhookTested,
+    description="An operator's test of a webhook subscription, sent to that subscription only "
+    "(never to handlers, other subscriptions or the stream).",
+)
 
 
 class EndpointGone(PermanentFailure):
     """HTTP 410: the receiver asks never to be called again."""
 
 
-def signed_headers(secret: str, message_id: str, body: str, at: datetime | None = None) -> dict:
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer as a delivery attempt keeps it."""
+
+    status: int
+    excerpt: str
+
+
+_noted: ContextVar[list[Answer] | None] = ContextVar("noted_answers", default=None)
+
+
+@contextmanager
+def answers_noted(answers: list[Answer]) -> Iterator[None]:
+    """Append to ``answers`` each HTTP answer ``raise_for_answer`` reads inside the block."""
+    token = _noted.set(answers)
+    try:
+        yield
+    finally:
+        _noted.reset(token)
+
+
+def signed_headers(
+    secrets: Sequence[str], message_id: str, body: str, at: datetime | None = None
+) -> dict:
+    """Standard Webhooks headers, with one signature per secret, space-separated: a receiver
+    that knows any of them verifies the request."""
     at = at or datetime.now(UTC)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+        "webhook-signature": " ".join(Webhook(s).sign(message_id, at, body) for s in secrets),
     }
 
 
-def post_event(url: str, event: Event, *, secret: str, checked: bool = False) -> httpx.Response:
+def post_event(
+    url: str,
+    event: Event,
+    *,
+    secret: str,
+    previous_secret: str = "",
+    checked: bool = False,
+) -> httpx.Response:
     """POST ``event`` to ``url``; raise what the delivery should make of a failure.
 
-    ``checked`` holds ``url`` to the outbound URL policy: a refusal is a permanent failure,
-    and the request goes to the address that passed.
+    ``previous_secret`` signs it too, while a rotated secret's grace period runs. ``checked``
+    holds ``url`` to the outbound URL policy: a refusal is a permanent failure, and the
+    request goes to the address that passed.
     """
     body = to_json(event).decode()
-    headers = {"content-type": CONTENT_TYPE, **signed_headers(secret, str(event.id), body)}
+    secrets = [secret, previous_secret] if previous_secret else [secret]
+    headers = {"content-type": CONTENT_TYPE, **signed_headers(secrets, str(event.id), body)}
     build = pinned_request if checked else httpx.Request
     request = build("POST", url, content=body, headers=headers)
     # A proxy from the environment would resolve the host again, past the policy.
@@ -78,9 +138,12 @@ def pinned_request(method: str, url: str, *, content: str, headers: dict) -> htt
 
 def raise_for_answer(status: int, headers: Mapping, *, body: str, target: str) -> None:
     """Turn an HTTP answer from ``target`` into the delivery's outcome (any HTTP client)."""
+    excerpt = body[:EXCERPT_LENGTH]
+    if (answers := _noted.get()) is not None:
+        answers.append(Answer(status, excerpt))
     if 200 <= status < 300:
         return
-    summary = f"HTTP {status} from {target}: {body[:200]}"
+    summary = f"HTTP {status} from {target}: {excerpt}"
     if status == 410:
         raise EndpointGone(summary)
     if status in (408, 429) or status >= 500:
@@ -105,14 +168,37 @@ def retry_after(headers: Mapping) -> float:
 
 
 def deliver_to_subscription(subscription_id: int, event: Event) -> None:
-    """The handler of an operator's webhook subscription; a 410 switches it off."""
+    """The handler of an operator's webhook subscription: a 410 switches it off at once, a
+    long enough run of failed attempts pauses it."""
     subscription = WebhookSubscription.objects.filter(pk=subscription_id, active=True).first()
     if subscription is None:
         raise Skip("The webhook subscription was removed or switched off.")
+    row = WebhookSubscription.objects.filter(pk=subscription_id)
     try:
-        post_event(subscription.url, event, secret=subscription.secret, checked=True)
+        post_event(
+            subscription.url,
+            event,
+            secret=subscription.secret,
+            previous_secret=subscription.previous_secret_in_grace(),
+            checked=True,
+        )
     except EndpointGone as gone:
-        WebhookSubscription.objects.filter(pk=subscription_id).update(
-            active=False, disabled_reason=f"{timezone.now():%Y-%m-%d %H:%M} UTC: {gone}"[:300]
+        _switch_off(row, str(gone))
+        raise
+    except Exception:
+        limit = event_setting("WEBHOOK_PAUSE_AFTER")
+        row.update(consecutive_failures=F("consecutive_failures") + 1)
+        _switch_off(
+            row.filter(consecutive_failures__gte=limit),
+            f"Paused after {limit} failed attempts in a row.",
         )
         raise
+    if subscription.consecutive_failures:
+        row.update(consecutive_failures=0)
+
+
+def _switch_off(subscription: QuerySet[WebhookSubscription], reason: str) -> None:
+    # Only while active: of workers failing at once, the first one's reason and time stay.
+    subscription.filter(active=True).update(
+        active=False, disabled_reason=reason[:300], disabled_at=timezone.now()
+    )

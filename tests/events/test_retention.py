@@ -7,12 +7,13 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.utils import timezone
 from django_q.models import Schedule
 
-from eventplatform.events.models import Delivery, Event, EventAudience
+from eventplatform.events.models import Delivery, DeliveryAttempt, Event, EventAudience
 from eventplatform.events.outbox import publish
 from eventplatform.events.retention import prune, retention_cutoff
-from tests.events.sample import WIDGET_ORDERED
+from tests.events.sample import WIDGET_AUDITED, WIDGET_ORDERED
 
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
@@ -23,16 +24,16 @@ def ship(event):
 
 
 @pytest.fixture
-def publish_order(handlers, django_capture_on_commit_callbacks):
-    """Publish an order ``days_ago`` with one delivery left in ``status``."""
+def publish_order(handlers, task_queue, django_capture_on_commit_callbacks):
+    """Publish an order ``days_ago``, delivered then (one attempt), its delivery left in
+    ``status``."""
     handlers.add(WIDGET_ORDERED, ship)
 
     def publish_order(days_ago: int, status: str = Status.SUCCEEDED) -> Event:
-        with (
-            time_machine.travel(timedelta(days=-days_ago)),
-            django_capture_on_commit_callbacks(execute=False),
-        ):
-            event = publish(WIDGET_ORDERED, {"order_id": days_ago, "customer_id": 1})
+        with time_machine.travel(timedelta(days=-days_ago)):
+            with django_capture_on_commit_callbacks(execute=True):
+                event = publish(WIDGET_ORDERED, {"order_id": days_ago, "customer_id": 1})
+            task_queue.run()
         Delivery.objects.filter(event=event).update(status=status)
         return event
 
@@ -43,15 +44,16 @@ def remaining() -> list[int]:
     return sorted(Event.objects.values_list("payload__order_id", flat=True))
 
 
-def test_old_finished_events_go_with_their_deliveries_and_audiences(publish_order):
+def test_old_finished_events_go_with_their_deliveries_attempts_and_audiences(publish_order):
     for days_ago in (40, 35, 31, 29, 1):
         publish_order(days_ago)
 
     pruned = prune(retention_cutoff(), batch_size=2)
 
-    assert (pruned.events, pruned.deliveries, pruned.audiences) == (3, 3, 6)
+    assert pruned == (3, 3, 3, 6)
     assert remaining() == [1, 29]
     assert Delivery.objects.count() == 2
+    assert DeliveryAttempt.objects.count() == 2
     assert EventAudience.objects.count() == 4
 
 
@@ -81,8 +83,9 @@ def test_the_command_reports_what_it_deleted_with_a_progress_bar(publish_order):
     call_command("prune_events", "--older-than", "7", "--batch-size", "2", stdout=out)
 
     assert "] 2/3" in out.getvalue() and "] 3/3" in out.getvalue()
-    assert "Deleted 3 events, 3 deliveries and 6 audience rows. (older than 7 days)" in (
-        out.getvalue()
+    assert (
+        "Deleted 3 events, 3 deliveries with 3 attempts and 6 audience rows. (older than 7 days)"
+        in out.getvalue()
     )
     assert remaining() == [3]
 
@@ -102,5 +105,22 @@ def test_a_daily_schedule_prunes_what_is_past_retention(publish_order):
     schedule = Schedule.objects.get(name="events.prune")
     assert (schedule.schedule_type, schedule.repeats) == (Schedule.DAILY, -1)
 
-    assert pydoc.locate(schedule.func)() == ("Deleted 1 events, 1 deliveries and 2 audience rows.")
+    assert pydoc.locate(schedule.func)() == (
+        "Deleted 1 events, 1 deliveries with 1 attempts and 2 audience rows. "
+        "Health snapshots: 0 deleted."
+    )
     assert remaining() == [46]
+
+
+def test_one_type_can_be_kept_for_less_time(publish_order, django_capture_on_commit_callbacks):
+    publish_order(3)
+    with (
+        time_machine.travel(timedelta(days=-3)),
+        django_capture_on_commit_callbacks(execute=False),
+    ):
+        publish(WIDGET_AUDITED, {"order_id": 3})
+
+    pruned = prune(timezone.now() - timedelta(days=1), event_type=WIDGET_AUDITED.name)
+
+    assert pruned.events == 1
+    assert list(Event.objects.values_list("type", flat=True)) == [WIDGET_ORDERED.name]

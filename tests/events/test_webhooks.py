@@ -15,6 +15,7 @@ from tests.events.sample import WIDGET_ORDERED
 
 pytestmark = pytest.mark.django_db
 SECRET = "whsec_" + "c2VjcmV0LWZvci10ZXN0cy1vbmx5LTMyLWJ5dGVzIQ=="
+PREVIOUS_SECRET = "whsec_" + "b2xkLXNlY3JldC1mb3ItdGVzdHMtb25seS0zMi1ieXRlcw=="
 
 
 @pytest.fixture
@@ -35,6 +36,16 @@ def test_the_receiver_verifies_the_signature_and_reads_a_cloudevent(http_receive
     assert received.get_id() == str(event.id)
     assert received.get_type() == "sample.widget.ordered.v1"
     assert received.get_data() == {"order_id": 9, "customer_id": 4, "note": ""}
+
+
+def test_a_previous_secret_signs_too_and_either_secret_verifies_alone(http_receiver, event):
+    post_event(http_receiver.url, event, secret=SECRET, previous_secret=PREVIOUS_SECRET)
+
+    (request,) = http_receiver.requests
+    signatures = request.headers["webhook-signature"].split(" ")
+    assert [signature[:3] for signature in signatures] == ["v1,", "v1,"]
+    Webhook(SECRET).verify(request.body, request.headers)
+    Webhook(PREVIOUS_SECRET).verify(request.body, request.headers)
 
 
 def test_a_tampered_body_fails_verification(http_receiver, event):

@@ -136,8 +136,11 @@ def stack_settings(mailbox, crm) -> dict[str, str]:
 
 
 @pytest.fixture
-def platform(django_db_setup, task_queue, tmp_path, stack_settings, mailbox, crm):
-    """Web, supervised workers and scheduler on an empty queue, ready when the test starts."""
+def platform(django_db_setup, task_queue, tmp_path, stack_settings, mailbox, crm, settings):
+    """Web, supervised workers and scheduler on an empty queue, ready when the test starts.
+
+    What the test itself publishes sees the same reactions configured as the stack."""
+    settings.CRM_WEBHOOK_URL, settings.CRM_WEBHOOK_SECRET = crm.url, CRM_SECRET
     processes = Processes(stack_env(**stack_settings), tmp_path)
     try:
         processes.start_worker("worker")
