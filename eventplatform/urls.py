@@ -54,6 +54,8 @@ urlpatterns = [
     path("readyz", events_views.readyz, name="readyz"),
     path("metrics", events_metrics.metrics, name="metrics"),
     path("events/health/", events_views.health, name="event-health"),
+    path("events/chains/", events_views.chain_search, name="event-chains"),
+    path("events/chains/<str:correlation_id>/", events_views.chain, name="event-chain"),
 ]
 
 # A URL no route matches: JSON under /api/, the usual page elsewhere.

@@ -12,7 +12,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import services
+from eventplatform.events import chain_link
+
+from . import events, services
 from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Status, Ticket
 
 # What a customer submits, as through the API; read-only once the ticket exists.
@@ -118,10 +120,15 @@ class TicketAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: Ticket | None = None) -> list[str]:
         if obj is None:
             return SUBMITTED_FIELDS
-        return [*SUBMITTED_FIELDS, *SERVICE_FIELDS, *RECORDED_FIELDS]
+        return [*SUBMITTED_FIELDS, *SERVICE_FIELDS, *RECORDED_FIELDS, "event_chain"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Ticket | None = None) -> list[str]:
-        return [] if obj is None else [*SUBMITTED_FIELDS, *RECORDED_FIELDS]
+        return [] if obj is None else [*SUBMITTED_FIELDS, *RECORDED_FIELDS, "event_chain"]
+
+    @admin.display(description="events")
+    def event_chain(self, obj: Ticket) -> str:
+        """Its submission's chain: the request, the reactions, and what they published."""
+        return chain_link(events.TICKET_CREATED, "Follow its submission", ticket_id=obj.pk)
 
     def get_inlines(self, request: HttpRequest, obj: Ticket | None) -> list:
         # The conversation starts once the ticket exists, as it does for the customer.

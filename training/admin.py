@@ -8,9 +8,8 @@ model saves, which emit events like any other write path.
 
 from django import forms
 from django.contrib import admin
-from django.utils.html import format_html
 
-from eventplatform.events import Event
+from eventplatform.events import chain_link
 
 from . import events, services
 from .models import (
@@ -78,11 +77,7 @@ class EnrollmentAdmin(admin.ModelAdmin):
     @admin.display(description="events")
     def event_chain(self, obj: Enrollment) -> str:
         """Its enrollment's chain: the request, the reactions, and what they published."""
-        enrolled = Event.objects.filter(
-            type=events.ENROLLMENT_CREATED.name, payload__enrollment_id=obj.pk
-        ).first()
-        url = enrolled.get_chain_url() if enrolled else ""
-        return format_html('<a href="{}">Follow its enrollment</a>', url) if url else "-"
+        return chain_link(events.ENROLLMENT_CREATED, "Follow its enrollment", enrollment_id=obj.pk)
 
     # How an operator ends an active enrollment.
     status_changes = {

@@ -29,6 +29,8 @@ _PUBLIC = {
     "RetryLater": "outcomes",
     "post_event": "webhooks",
     "raise_for_answer": "webhooks",
+    # Operators' views.
+    "chain_link": "chains",
     # Live pages.
     "live_page": "realtime.pages",
     "entitlements_changed": "realtime.broadcast",

@@ -1,22 +1,20 @@
-"""Probes for load balancers, and the event health page for operators."""
+"""Probes for load balancers, and the event health and chain pages for operators."""
 
-from datetime import timedelta
-
+from django import forms
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
 from django.db import connection
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.utils import timezone
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from .chains import chain_of, event_chain
+from .health import HandlerFigures, health_snapshot
 from .metrics import reads_operations
-from .models import Delivery
 from .queue import broker
+from .realtime.pages import live_page
 from .scheduler import active_scheduler
 from .supervisor import clusters_taking_work
-
-HEALTH_WINDOW = timedelta(hours=24)
 
 
 @never_cache
@@ -57,51 +55,70 @@ def readyz(request):
     return JsonResponse(answer, status=200 if ready else 503)
 
 
-def percentile(sorted_values: list[int], fraction: float) -> int | None:
-    if not sorted_values:
-        return None
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * fraction))]
+HEALTH_WINDOWS = {"last_day": "Last 24 hours", "last_hour": "Last hour"}
 
 
 @staff_member_required
 @permission_required("events.view_delivery", raise_exception=True)
+@live_page
 def health(request):
-    """Per handler over the last day: outcomes, success rate, latency; queue and dead letters."""
-    since = timezone.now() - HEALTH_WINDOW
-    rows: dict[str, dict] = {}
-    recent = Delivery.objects.filter(created_at__gte=since).values_list(
-        "handler", "status", "duration_ms"
-    )
-    for handler, status, duration in recent.iterator():
-        row = rows.setdefault(
-            handler,
-            {"handler": handler, "durations": [], **dict.fromkeys(Delivery.Status.values, 0)},
-        )
-        row[status] += 1
-        if duration is not None and status == Delivery.Status.SUCCEEDED:
-            row["durations"].append(duration)
-    handlers = []
-    for row in sorted(rows.values(), key=lambda r: r["handler"]):
-        finished = row["succeeded"] + row["dead"] + row["failed"]
-        durations = sorted(row.pop("durations"))
-        row["success_rate"] = round(100 * row["succeeded"] / finished) if finished else None
-        row["p50_ms"] = percentile(durations, 0.5)
-        row["p95_ms"] = percentile(durations, 0.95)
-        handlers.append(row)
-    slowest = max((r["p95_ms"] or 0 for r in handlers), default=0) or 1
-    for row in handlers:
-        row["p95_width"] = round(100 * (row["p95_ms"] or 0) / slowest)
-    try:
-        queue_depth = broker().queue_size()
-    except Exception:
-        queue_depth = None
+    """Per handler over the last day or hour: outcomes, success rate, latency; the queue,
+    dead letters, the oldest pending delivery and the heartbeats. Live: the scheduler
+    publishes each change to operators (``events.health.changed.v1``)."""
+    window = request.GET.get("window", "last_day")
+    if window not in HEALTH_WINDOWS:
+        window = "last_day"
+    snapshot = health_snapshot()
     return render(
         request,
         "events/health.html",
         {
-            "handlers": handlers,
-            "queue_depth": queue_depth,
-            "dead_letters": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
-            "window_hours": int(HEALTH_WINDOW.total_seconds() // 3600),
+            **snapshot.model_dump(),
+            "window": window,
+            "windows": HEALTH_WINDOWS,
+            "window_title": HEALTH_WINDOWS[window],
+            "handlers": with_latency_bars(getattr(snapshot, window)),
         },
     )
+
+
+def with_latency_bars(figures: list[HandlerFigures]) -> list[dict]:
+    """Each handler's figures, with its p95 as a share of the window's slowest."""
+    slowest = max((f.p95_ms or 0 for f in figures), default=0) or 1
+    return [
+        {**f.model_dump(), "p95_width": round(100 * (f.p95_ms or 0) / slowest)} for f in figures
+    ]
+
+
+# A chain shows each event's deliveries, so it asks for what the event API's detail asks for.
+READ_CHAINS = ["events.view_event", "events.view_delivery"]
+
+
+class ChainSearchForm(forms.Form):
+    reference = forms.CharField(label="Request id or event id", max_length=64)
+
+    def clean_reference(self) -> str:
+        correlation_id = chain_of(self.cleaned_data["reference"].strip())
+        if correlation_id is None:
+            raise forms.ValidationError("No event has this request id or event id.")
+        return correlation_id
+
+
+@staff_member_required
+@permission_required(READ_CHAINS, raise_exception=True)
+def chain_search(request):
+    """Find a chain by what an operator holds: a log line's request or event id."""
+    form = ChainSearchForm(request.GET or None)
+    if form.is_valid():
+        return redirect("event-chain", correlation_id=form.cleaned_data["reference"])
+    return render(request, "events/chain_search.html", {"form": form})
+
+
+@staff_member_required
+@permission_required(READ_CHAINS, raise_exception=True)
+def chain(request, correlation_id: str):
+    """Every event one request caused, nested under its cause, with each one's deliveries."""
+    links = event_chain(correlation_id)
+    if not links:
+        raise Http404("No event has this request id.")
+    return render(request, "events/chain.html", {"correlation_id": correlation_id, "links": links})

@@ -33,7 +33,14 @@ def crm_receiver():
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup, smtp_receiver, crm_receiver, tmp_path_factory):
+def slack_receiver():
+    receiver = HttpReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, smtp_receiver, crm_receiver, slack_receiver, tmp_path_factory):
     """One ASGI server ("web"), a supervised worker cluster and the scheduler on the test
     database, as the Procfile runs them."""
     port = free_port()
@@ -43,6 +50,7 @@ def stack(django_db_setup, smtp_receiver, crm_receiver, tmp_path_factory):
             EMAIL_URL=smtp_receiver.url,
             CRM_WEBHOOK_URL=crm_receiver.url,
             CRM_WEBHOOK_SECRET=CRM_SECRET,
+            SLACK_WEBHOOK_URL=slack_receiver.url,
         ),
         tmp_path_factory.mktemp("stack"),
     )

@@ -32,7 +32,7 @@ PAGES = {
         "/learning/",
     ],
     "instructor": ["/instructor/", "/courses/{course}/"],
-    "admin": ["/events/health/"],
+    "admin": ["/events/health/", "/events/chains/"],
 }
 VIEWPORTS = {"desktop": DESKTOP, "phone": PHONE}
 

@@ -154,6 +154,7 @@ def build_world() -> World:
             "other_enrollment": other_enrollment.pk,
             "notification": notification.pk,
             "event": str(created.id),
+            "chain": created.correlation_id,
             "delivery": delivery.pk,
         },
     )

@@ -180,6 +180,12 @@ PAGE_ROWS = [
     Row("POST", "/notifications/{notification}/read/", page(404, learner=302)),
     # Operators: the event health page reads deliveries, as the admin's list of them does.
     Row("GET", "/events/health/", NOT_STAFF | {"staff": 403, "operator": 200, "superuser": 200}),
+    Row("GET", "/events/chains/", NOT_STAFF | {"staff": 403, "operator": 200, "superuser": 200}),
+    Row(
+        "GET",
+        "/events/chains/{chain}/",
+        NOT_STAFF | {"staff": 403, "operator": 200, "superuser": 200},
+    ),
     Row("GET", "/admin/login/", everyone(LOGIN)),  # one sign-in page for the site and the admin
     Row("GET", "/admin/", NOT_STAFF | dict.fromkeys(["staff", "operator", "superuser"], 200)),
 ]
