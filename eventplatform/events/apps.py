@@ -10,7 +10,7 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import supervisor
+        from . import health, supervisor  # noqa: F401  (health declares its event type)
         from .realtime import revocation  # noqa: F401  (open sockets follow revoked access)
 
         # A worker of a cluster that `run_workers` supervises reports its progress to it.

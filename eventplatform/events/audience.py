@@ -4,7 +4,8 @@ Every user is entitled to ``user.<id>``. Apps declare the other groups and who m
 ``@entitlement`` registers a function that, given a user and the names of their Django
 groups (their roles), returns the audience groups of the app that user may see. Events name
 the groups that may see them; a socket receives an event only when the two sets meet. The
-backbone names no role.
+backbone names no app's role; it declares one group of its own, ``operators``, for those
+who hold its permission to read deliveries (the event health page's audience).
 
 Open sockets follow changes to roles and users by themselves. An entitlement that reads
 anything else calls ``entitlements_changed(user_id)`` when that changes, and the user's
@@ -39,6 +40,20 @@ def groups_for_user(user) -> list[Group]:
     for decide in _entitlements:
         groups.extend(decide(user, roles))
     return groups
+
+
+OPERATORS = Group("operators")
+
+
+def is_operator(user) -> bool:
+    """Staff who may read deliveries, as the event health page asks; superusers hold every
+    permission. Not staff: no permission query."""
+    return user.is_staff and user.has_perm("events.view_delivery")
+
+
+@entitlement
+def operators_see_event_health(user, roles: set[str]) -> list[Group]:
+    return [OPERATORS] if is_operator(user) else []
 
 
 def has_role(user, role: str) -> bool:

@@ -2,8 +2,8 @@
 
 Everything comes from code, so the document cannot drift from it: each type's description,
 its payload's fields (types from the JSON Schema, descriptions from the fields' docstrings),
-its audience (the declared audience function applied to a payload of placeholders, so
-``user_group(p.customer_id)`` reads ``user.<customer_id>``) and the handlers subscribed to it.
+its audience and the handlers subscribed to it. ``/api/v1/event-types/`` serves the same
+audience and handlers, through the same two functions.
 """
 
 from typing import Any
@@ -48,15 +48,27 @@ def type_section(event_type: EventType) -> str:
 
 
 def audience(event_type: EventType) -> str:
-    fields = event_type.payload.model_fields
-    placeholders = event_type.payload.model_construct(**{name: f"<{name}>" for name in fields})
-    groups = event_type.groups_for(placeholders)
+    groups = audience_patterns(event_type)
     return ", ".join(f"`{group}`" for group in groups) if groups else "nobody on the stream"
 
 
 def handlers(event_type: EventType) -> str:
-    subscribed = sorted(handlers_in_code(event_type.name), key=lambda h: h.name)
-    return ", ".join(f"`{h.name}`" for h in subscribed) if subscribed else "none"
+    names = handler_names(event_type)
+    return ", ".join(f"`{name}`" for name in names) if names else "none"
+
+
+def audience_patterns(event_type: EventType) -> list[str]:
+    """The groups that may see events of this type, as patterns: the declared audience
+    applied to a payload of placeholders, so ``user_group(p.customer_id)`` reads
+    ``user.<customer_id>``."""
+    fields = event_type.payload.model_fields
+    placeholders = event_type.payload.model_construct(**{name: f"<{name}>" for name in fields})
+    return event_type.groups_for(placeholders)
+
+
+def handler_names(event_type: EventType) -> list[str]:
+    """The handlers the apps subscribed to this type, by name (webhooks are data, not code)."""
+    return sorted(handler.name for handler in handlers_in_code(event_type.name))
 
 
 def type_of(spec: dict[str, Any]) -> str:

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from .audience import is_operator
 from .models import Delivery, Event
 from .queue import broker
 
@@ -57,8 +58,7 @@ def reads_operations(request: HttpRequest) -> bool:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if settings.METRICS_TOKEN and scheme.lower() == "bearer":
         return secrets.compare_digest(token.encode(), settings.METRICS_TOKEN.encode())
-    user = request.user
-    return user.is_active and user.is_staff and user.has_perm("events.view_delivery")
+    return is_operator(request.user)
 
 
 @never_cache

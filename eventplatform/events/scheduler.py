@@ -1,7 +1,8 @@
 """The scheduler: fires retries when they fall due, and recovers stranded work every second.
 
 It also runs django-q2's schedules (the SLA timers) on each tick, in place of the clusters,
-which would look only every 30 s.
+which would look only every 30 s. While active, it publishes the event health figures to
+operators when they changed, every ``HEALTH_INTERVAL`` seconds at most.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed on every tick. The others stand by and try to
@@ -23,13 +24,16 @@ from django_q.scheduler import scheduler as run_due_schedules
 from redis.exceptions import LockError, RedisError
 
 from .conf import event_setting
+from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot
 from .lifecycle import identity
+from .outbox import publish
 from .queue import broker
 from .reconciler import reconcile, seconds_to_next_retry
 
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
+HEALTH_INTERVAL = 3.0
 
 
 def lock_name() -> str:
@@ -50,9 +54,15 @@ class Scheduler:
             lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False
         )
         self.active = False
+        self.health: HealthSnapshot | None = None
 
     def run(self, stopping: threading.Event) -> None:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
+        # On a thread of its own: the figures take longer to read the busier the day has
+        # been (docs/operations.md), and must not hold back a retry that falls due.
+        threading.Thread(
+            target=self.report_health_until, args=(stopping,), name="health", daemon=True
+        ).start()
         try:
             while not stopping.is_set():
                 started = time.monotonic()
@@ -103,3 +113,22 @@ class Scheduler:
                 "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)
             )
         return retry_in
+
+    def report_health_until(self, stopping: threading.Event) -> None:
+        while not stopping.wait(HEALTH_INTERVAL):
+            if self.active:
+                try:
+                    self.report_health()
+                finally:
+                    close_old_connections()
+
+    def report_health(self) -> None:
+        """Publish the health figures to operators if they changed since last published."""
+        try:
+            snapshot = health_snapshot()
+            if snapshot != self.health:
+                publish(HEALTH_CHANGED, snapshot)
+                self.health = snapshot
+        except Exception:
+            # The database or Redis went away; the next interval tries again.
+            logger.exception("could not publish the event health figures")

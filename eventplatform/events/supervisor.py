@@ -71,6 +71,17 @@ def clusters_taking_work() -> int:
     return broker().connection.zcount(heartbeats_key(), time.time(), "+inf")
 
 
+def cluster_heartbeats() -> dict[str, float]:
+    """Each supervisor's last heartbeat (Unix time), by its "host:pid"; a supervisor that
+    stopped beating stays listed until a beating one sweeps it out."""
+    return {
+        supervisor.decode(): expires_at - HEARTBEAT_EXPIRY
+        for supervisor, expires_at in broker().connection.zrange(
+            heartbeats_key(), 0, -1, withscores=True
+        )
+    }
+
+
 def count_started(sender, **kwargs) -> None:
     """In a supervised cluster's workers: count each task started, in Redis."""
     _count("started")

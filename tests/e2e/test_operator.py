@@ -6,13 +6,15 @@ from playwright.sync_api import expect
 
 from eventplatform.events.models import Delivery
 from support.services import ticket_create
-from tests.e2e.conftest import screenshot, user
+from tests.e2e.conftest import CRM_SECRET, screenshot, user
 from tests.stack import wait_for
 
 
 def test_an_operator_retries_a_failed_crm_delivery_after_the_receiver_recovers(
-    login, stack, crm_receiver
+    login, stack, crm_receiver, settings
 ):
+    # The ticket is created here, in the test's process: it publishes as the stack does.
+    settings.CRM_WEBHOOK_URL, settings.CRM_WEBHOOK_SECRET = crm_receiver.url, CRM_SECRET
     crm_receiver.status = 503
     ticket = ticket_create(customer=user("customer"), subject="Invoice missing", body="May's.")
 

@@ -29,6 +29,23 @@ def roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
         entitlements_changed(*pk_set)
 
 
+@receiver(
+    m2m_changed, sender=User.user_permissions.through, dispatch_uid="stream.permissions-changed"
+)
+def permissions_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """The backbone's own audience (operators) follows a permission."""
+    if action in {"post_add", "post_remove", "post_clear"}:
+        entitlements_changed(*(pk_set or ()) if reverse else (instance.pk,))
+
+
+@receiver(
+    m2m_changed, sender=Role.permissions.through, dispatch_uid="stream.role-permissions-changed"
+)
+def role_permissions_changed(sender, instance, action, reverse, **kwargs) -> None:
+    if action in {"post_add", "post_remove", "post_clear"} and not reverse:
+        entitlements_changed(*members(instance))
+
+
 @receiver(post_save, sender=Role, dispatch_uid="stream.role-renamed")
 @receiver(pre_delete, sender=Role, dispatch_uid="stream.role-deleted")
 def role_renamed_or_deleted(sender, instance: Role, created: bool = False, **kwargs) -> None:
