@@ -71,6 +71,15 @@ def forget_cache():
     client.close()
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(request, settings):
+    """Users are made and log in by the dozen, and no test is about the hash's strength:
+    MD5 instead of PBKDF2's million rounds (a third of a second per user). Not for browser and
+    fault tests, whose users log in to real servers that keep the real hasher."""
+    if not any(request.node.get_closest_marker(name) for name in ("e2e", "reliability")):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def task_queue():
     queue = TaskQueue()

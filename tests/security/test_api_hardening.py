@@ -24,12 +24,6 @@ TOKEN = "/api/v1/auth/token/"
 LOGIN = "/accounts/login/"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings):
-    """Dozens of logins per test: no test here is about the hash's strength."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def staff_with(*codenames: str, is_staff: bool = True):
     user = UserFactory(is_staff=is_staff)
     user.user_permissions.add(
