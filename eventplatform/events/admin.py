@@ -346,9 +346,8 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name", "event_types", "url"]
     actions = [rotate_secret, send_test]
-    readonly_fields = [
-        "masked_secret",
-        "masked_previous_secret",
+    # What the platform records of a subscription: shown, never edited.
+    record = [
         "success_rate",
         "last_response",
         "consecutive_failures",
@@ -356,6 +355,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "disabled_at",
         "created_at",
     ]
+    readonly_fields = ["masked_secret", "masked_previous_secret", *record]
 
     def get_queryset(self, request):
         return with_attempt_summary(super().get_queryset(request))
@@ -366,19 +366,7 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         secret = ["masked_secret", "masked_previous_secret"]
         if self.has_change_permission(request, obj):
             secret.append("new_secret")
-        return [
-            "name",
-            "event_types",
-            "url",
-            *secret,
-            "active",
-            "success_rate",
-            "last_response",
-            "consecutive_failures",
-            "disabled_reason",
-            "disabled_at",
-            "created_at",
-        ]
+        return ["name", "event_types", "url", *secret, "active", *self.record]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
