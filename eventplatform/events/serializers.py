@@ -7,7 +7,7 @@ from rest_framework import serializers
 from eventplatform.logging import SAFE_REQUEST_ID
 
 from .catalog import EventType
-from .documentation import audience_patterns, handler_names
+from .documentation import audience_patterns, handler_names, handlers_not_configured
 from .models import Delivery, DeliveryAttempt, Event
 from .replay import InvalidCriterion, parse_handler, parse_moment, parse_type_pattern
 
@@ -120,6 +120,10 @@ class EventTypeSerializer(serializers.Serializer):
     audience = serializers.SerializerMethodField(
         help_text="The stream groups that see it, as patterns such as user.<customer_id>."
     )
+    not_configured = serializers.SerializerMethodField(
+        help_text="Those of its handlers whose target this deployment has not configured: "
+        "they get no delivery."
+    )
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_handlers(self, event_type: EventType) -> list[str]:
@@ -128,6 +132,10 @@ class EventTypeSerializer(serializers.Serializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_audience(self, event_type: EventType) -> list[str]:
         return audience_patterns(event_type)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_not_configured(self, event_type: EventType) -> list[str]:
+        return handlers_not_configured(event_type)
 
 
 class EventFilterSerializer(serializers.Serializer):

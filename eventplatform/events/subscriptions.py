@@ -112,6 +112,11 @@ def handlers_in_code(event_type: str) -> list[Handler]:
     return [h for h in _handlers.values() if event_type in h.event_types]
 
 
+def not_configured() -> list[str]:
+    """The names of the handlers in code whose target the deployment has not configured."""
+    return sorted(h.name for h in _handlers.values() if not h.is_configured)
+
+
 def handlers_for(event_type: str) -> list[Handler]:
     """The handlers that get a delivery of ``event_type``: those in code whose target is
     configured, then the operators' active webhooks."""

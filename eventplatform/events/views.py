@@ -14,6 +14,7 @@ from .metrics import reads_operations
 from .queue import broker
 from .realtime.pages import live_page
 from .scheduler import active_scheduler
+from .subscriptions import not_configured
 from .supervisor import clusters_taking_work
 
 
@@ -78,6 +79,7 @@ def health(request):
             "windows": HEALTH_WINDOWS,
             "window_title": HEALTH_WINDOWS[window],
             "handlers": with_latency_bars(getattr(snapshot, window)),
+            "not_configured": not_configured(),
         },
     )
 

@@ -29,3 +29,13 @@ def test_each_type_names_its_handlers_and_audience(customer):
     assert catalog["support.ticket.note_added.v1"]["audience"] == ["agents"]
     health = catalog[HEALTH_CHANGED.name]
     assert (health["audience"], health["handlers"]) == (["operators"], [])
+
+
+def test_a_handler_whose_target_is_not_configured_is_named_as_such(customer, settings):
+    settings.SLACK_WEBHOOK_URL = ""
+    settings.CRM_WEBHOOK_URL = "https://crm.example/hooks"
+    settings.CRM_WEBHOOK_SECRET = "whsec_" + "A" * 44
+
+    created = catalog_of(customer)["support.ticket.created.v1"]
+
+    assert created["not_configured"] == ["support.slack-new-ticket"]

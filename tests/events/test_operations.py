@@ -154,3 +154,13 @@ def test_browsers_asking_for_favicon_ico_get_the_icon(client):
     response = client.get("/favicon.ico")
     assert response.status_code == 301
     assert response["Location"].endswith("favicon.svg")
+
+
+def test_the_health_page_names_the_reactions_that_are_not_configured(admin_client, settings):
+    settings.SLACK_WEBHOOK_URL = ""
+    page = admin_client.get("/events/health/")
+
+    assert {"support.slack-new-ticket", "support.slack-sla-breach"} <= set(
+        page.context["not_configured"]
+    )
+    assert b"Not configured, so they get no deliveries" in page.content
