@@ -21,7 +21,6 @@ from django.utils.html import format_html
 from rest_framework.authtoken.admin import TokenAdmin
 from rest_framework.authtoken.models import TokenProxy
 
-from .api import VIEW_DELIVERIES, holds
 from .chains import event_chain
 from .delivery import retry_now, send_test_event
 from .models import (
@@ -34,6 +33,7 @@ from .models import (
     WebhookSubscription,
     validate_webhook_secret,
 )
+from .permissions import VIEW_DELIVERIES, holds
 from .replay import replay
 from .urlpolicy import endpoint
 
@@ -156,9 +156,7 @@ class DeliveryAttemptInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         # Attempts are part of their delivery's record: whoever may read one reads them.
-        return request.user.has_perm("events.view_delivery") or request.user.has_perm(
-            "events.change_delivery"
-        )
+        return holds(request.user, VIEW_DELIVERIES)
 
     def has_add_permission(self, request, obj=None):
         return False

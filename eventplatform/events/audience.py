@@ -15,6 +15,8 @@ sockets check again (see ``realtime.revocation``).
 from collections.abc import Callable, Iterable
 from typing import NewType
 
+from .permissions import is_operator
+
 Group = NewType("Group", str)
 Entitlement = Callable[[object, set[str]], Iterable[Group]]
 
@@ -43,12 +45,6 @@ def groups_for_user(user) -> list[Group]:
 
 
 OPERATORS = Group("operators")
-
-
-def is_operator(user) -> bool:
-    """Staff who may read deliveries, as the event health page asks; superusers hold every
-    permission. Not staff: no permission query."""
-    return user.is_staff and user.has_perm("events.view_delivery")
 
 
 @entitlement

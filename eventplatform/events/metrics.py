@@ -14,8 +14,8 @@ from django.views.decorators.cache import never_cache
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from .audience import is_operator
 from .models import Delivery, Event
+from .permissions import is_operator
 from .queue import broker
 
 

@@ -1,8 +1,6 @@
 """Probes for load balancers, and the event health and chain pages for operators."""
 
 from django import forms
-from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import permission_required
 from django.db import connection
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from .chains import chain_of, event_chain
 from .health import HandlerFigures, health_snapshot
 from .metrics import reads_operations
+from .permissions import VIEW_DELIVERIES, VIEW_EVENTS, operator_required
 from .queue import broker
 from .realtime.pages import live_page
 from .scheduler import active_scheduler
@@ -59,8 +58,7 @@ def readyz(request):
 HEALTH_WINDOWS = {"last_day": "Last 24 hours", "last_hour": "Last hour"}
 
 
-@staff_member_required
-@permission_required("events.view_delivery", raise_exception=True)
+@operator_required(VIEW_DELIVERIES)
 @live_page
 def health(request):
     """Per handler over the last day or hour: outcomes, success rate, latency; the queue,
@@ -93,7 +91,7 @@ def with_latency_bars(figures: list[HandlerFigures]) -> list[dict]:
 
 
 # A chain shows each event's deliveries, so it asks for what the event API's detail asks for.
-READ_CHAINS = ["events.view_event", "events.view_delivery"]
+READ_CHAINS = [VIEW_EVENTS, VIEW_DELIVERIES]
 
 
 class ChainSearchForm(forms.Form):
@@ -106,8 +104,7 @@ class ChainSearchForm(forms.Form):
         return correlation_id
 
 
-@staff_member_required
-@permission_required(READ_CHAINS, raise_exception=True)
+@operator_required(*READ_CHAINS)
 def chain_search(request):
     """Find a chain by what an operator holds: a log line's request or event id."""
     form = ChainSearchForm(request.GET or None)
@@ -116,8 +113,7 @@ def chain_search(request):
     return render(request, "events/chain_search.html", {"form": form})
 
 
-@staff_member_required
-@permission_required(READ_CHAINS, raise_exception=True)
+@operator_required(*READ_CHAINS)
 def chain(request, correlation_id: str):
     """Every event one request caused, nested under its cause, with each one's deliveries."""
     links = event_chain(correlation_id)

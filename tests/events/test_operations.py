@@ -1,6 +1,7 @@
 """What operators and load balancers see: probes and the admin."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import override_settings
 from django.urls import reverse
 
@@ -8,6 +9,7 @@ from eventplatform.events.models import Delivery, Event
 from eventplatform.events.outbox import publish
 from eventplatform.events.subscriptions import RetryPolicy
 from tests.events.sample import WIDGET_ORDERED
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -164,3 +166,12 @@ def test_the_health_page_names_the_reactions_that_are_not_configured(admin_clien
         page.context["not_configured"]
     )
     assert b"Not configured, so they get no deliveries" in page.content
+
+
+def test_an_operator_who_may_change_deliveries_may_read_the_health_page(client):
+    operator = UserFactory(username="retrier", is_staff=True)
+    operator.user_permissions.add(
+        Permission.objects.get(content_type__app_label="events", codename="change_delivery")
+    )
+    client.force_login(operator)
+    assert client.get("/events/health/").status_code == 200, "as the admin: change includes view"
