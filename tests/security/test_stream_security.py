@@ -11,26 +11,22 @@ import pytest
 import websockets
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import Group as Role
+from django.contrib.auth.models import Permission
 from django.db import OperationalError
 from django.test import Client
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
+from eventplatform.events import EventType, Payload, publish
+from eventplatform.events.audience import OPERATORS
 from eventplatform.events.realtime import consumers
 from eventplatform.events.realtime.consumers import NIL_UUID, CloseCode
 from support.audience import AGENTS_ROLE
 from tests.events.test_stream import ORIGIN, connect, cookie_of, logged_in, next_event, order
 from tests.factories import UserFactory
-from tests.security.roles import FAST_HASHERS
 from tests.stack import Processes, stack_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    """Users log in many times here: what their password is hashed with is not under test."""
-    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 def closed_with(code: int) -> dict:
@@ -152,6 +148,61 @@ async def test_a_user_who_gains_a_role_receives_its_events_without_reconnecting(
     await order(other.pk, order_id=1)
 
     assert (await next_event(communicator))["data"]["order_id"] == 1
+    await communicator.disconnect()
+
+
+class WidgetInspected(Payload):
+    order_id: int
+
+
+# What only operators see on the stream, as the event health page's figures are.
+WIDGET_INSPECTED = EventType(
+    "sample.widget.inspected.v1", WidgetInspected, audience=lambda p: [OPERATORS]
+)
+
+
+def view_deliveries() -> Permission:
+    return Permission.objects.get(content_type__app_label="events", codename="view_delivery")
+
+
+def make_operator(directly: bool):
+    operator = UserFactory(username="operator", is_staff=True)
+    if directly:
+        operator.user_permissions.add(view_deliveries())
+    else:
+        role, _ = Role.objects.get_or_create(name="operations")
+        role.permissions.add(view_deliveries())
+        operator.groups.add(role)
+    return operator
+
+
+REVOCATIONS = {
+    "user loses it": (True, lambda op: op.user_permissions.remove(view_deliveries())),
+    "permission leaves user": (True, lambda op: view_deliveries().user_set.remove(op)),
+    "permission's users cleared": (True, lambda op: view_deliveries().user_set.clear()),
+    "role loses it": (False, lambda op: Role.objects.get(name="operations").permissions.clear()),
+    "permission leaves role": (
+        False,
+        lambda op: view_deliveries().group_set.remove(Role.objects.get(name="operations")),
+    ),
+    "permission's roles cleared": (False, lambda op: view_deliveries().group_set.clear()),
+}
+
+
+@pytest.mark.parametrize("how", REVOCATIONS)
+async def test_an_operator_who_loses_the_permission_stops_receiving_operators_events(how):
+    directly, revoke = REVOCATIONS[how]
+    operator = await database_sync_to_async(make_operator)(directly)
+    communicator, _, _ = await connect(user=operator)
+    inspect = database_sync_to_async(lambda n: publish(WIDGET_INSPECTED, {"order_id": n}))
+    await inspect(1)
+    assert (await next_event(communicator))["data"]["order_id"] == 1
+
+    await database_sync_to_async(revoke)(operator)
+    await inspect(2)
+    await order(operator.pk, order_id=3)
+
+    assert (await next_event(communicator))["data"]["order_id"] == 3, "their own events only"
     await communicator.disconnect()
 
 

@@ -14,6 +14,8 @@ from rest_framework.authtoken.models import Token
 from .broadcast import entitlements_changed
 
 User = get_user_model()
+# A many-to-many change, announced where its rows are still there to be named ("pre_clear").
+CHANGES = {"post_add", "post_remove", "pre_clear"}
 
 
 @receiver(m2m_changed, sender=User.groups.through, dispatch_uid="stream.roles-changed")
@@ -33,17 +35,34 @@ def roles_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     m2m_changed, sender=User.user_permissions.through, dispatch_uid="stream.permissions-changed"
 )
 def permissions_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
-    """The backbone's own audience (operators) follows a permission."""
-    if action in {"post_add", "post_remove", "post_clear"}:
-        entitlements_changed(*(pk_set or ()) if reverse else (instance.pk,))
+    """The backbone's own audience (operators) follows a permission, from either side."""
+    if action not in CHANGES:
+        return
+    if not reverse:
+        entitlements_changed(instance.pk)
+    elif action == "pre_clear":  # ``instance`` is the permission
+        entitlements_changed(*instance.user_set.values_list("pk", flat=True))
+    else:
+        entitlements_changed(*pk_set)
 
 
 @receiver(
     m2m_changed, sender=Role.permissions.through, dispatch_uid="stream.role-permissions-changed"
 )
-def role_permissions_changed(sender, instance, action, reverse, **kwargs) -> None:
-    if action in {"post_add", "post_remove", "post_clear"} and not reverse:
+def role_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action not in CHANGES:
+        return
+    if not reverse:
         entitlements_changed(*members(instance))
+        return
+    # ``instance`` is the permission; the roles that gained or lost it are named by pk.
+    if action == "pre_clear":
+        roles = instance.group_set.all()
+    else:
+        roles = Role.objects.filter(pk__in=pk_set)
+    entitlements_changed(
+        *User.objects.filter(groups__in=roles).values_list("pk", flat=True).distinct()
+    )
 
 
 @receiver(post_save, sender=Role, dispatch_uid="stream.role-renamed")
