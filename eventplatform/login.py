@@ -10,6 +10,7 @@ unthrottled rather than failing.
 import hashlib
 import logging
 import math
+import unicodedata
 from collections.abc import Mapping
 
 import redis
@@ -78,8 +79,10 @@ class FailedLoginsPerUsername(FailedLogins):
         username = data.get("username") if isinstance(data, Mapping) else None
         if not isinstance(username, str) or not username:
             return None
-        # Hashed: any text fits a cache key, and usernames are not written to Redis.
-        return self.cache_key_for(hashlib.sha256(username.casefold().encode()).hexdigest())
+        # As the login form reads it (NFKC: full-width letters are the plain ones), whatever
+        # its case. Hashed: any text fits a cache key, and usernames are not written to Redis.
+        canonical = unicodedata.normalize("NFKC", username).casefold()
+        return self.cache_key_for(hashlib.sha256(canonical.encode()).hexdigest())
 
 
 LOGIN_THROTTLES = [FailedLoginsPerAddress, FailedLoginsPerUsername]

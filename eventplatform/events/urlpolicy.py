@@ -166,4 +166,4 @@ def _allowed(host: str, addresses: list[IPAddress]) -> bool:
 
 def _is_own_host(host: str) -> bool:
     own = [pattern for pattern in settings.ALLOWED_HOSTS if pattern != "*"]
-    return validate_host(host, own)
+    return validate_host(host.rstrip("."), own)  # "example.com." is example.com

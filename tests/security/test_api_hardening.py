@@ -132,6 +132,16 @@ def test_guessing_on_the_login_page_is_stopped_and_the_admins_login_is_that_page
     assert admin_login["Location"] == f"{LOGIN}?next=/admin/"
 
 
+def test_a_username_written_another_way_shares_its_guesses(customer):
+    browser = Client()
+    for _ in range(10):
+        browser.post(LOGIN, {"username": "customer", "password": "guess"})
+    # The login form reads full-width letters as the plain ones (NFKC), and case is no new name.
+    for variant in ("\uff43\uff55\uff53\uff54\uff4f\uff4d\uff45\uff52", "CUSTOMER"):
+        answer = browser.post(LOGIN, {"username": variant, "password": PASSWORD})
+        assert answer.status_code == 429, variant
+
+
 def test_guesses_sent_all_at_once_reach_the_password_check_ten_times_only():
     together = threading.Barrier(30)
 

@@ -147,6 +147,14 @@ def test_the_platforms_own_host_is_refused(dns, settings):
     ]
 
 
+def test_the_platforms_own_host_written_with_a_final_dot_is_refused(dns, settings):
+    settings.ALLOWED_HOSTS = ["events.example.com"]
+    dns["events.example.com."] = [PUBLIC_ADDRESS]
+    assert url_errors("https://events.example.com./api/v1/tickets/") == [
+        "Webhooks cannot be sent there: events.example.com. is this platform's own host."
+    ]
+
+
 def test_a_name_that_does_not_resolve_is_refused_when_saved(dns):
     dns["hooks.example.com"] = []
     assert url_errors("https://hooks.example.com/") == [
