@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
 # local run and the test suite's servers do.
 HTTPS = env_bool("HTTPS", not (DEBUG or TESTING))
 SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# Load balancers and Prometheus probe each process directly, often over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = HTTPS
 # Behind a proxy that terminates TLS, the header by which it says so (X-Forwarded-Proto).

@@ -66,11 +66,6 @@ def audience_patterns(event_type: EventType) -> list[str]:
     return event_type.groups_for(placeholders)
 
 
-def handlers_not_configured(event_type: EventType) -> list[str]:
-    """Those of the handlers that the deployment has not configured: they get no delivery."""
-    return sorted(h.name for h in handlers_in_code(event_type.name) if not h.is_configured)
-
-
 def handler_names(event_type: EventType) -> list[str]:
     """The handlers the apps subscribed to this type, by name (webhooks are data, not code)."""
     return sorted(handler.name for handler in handlers_in_code(event_type.name))

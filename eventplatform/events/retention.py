@@ -71,9 +71,14 @@ def prune(
     deleted = Pruned(0, 0, 0, 0)
     while True:
         with transaction.atomic():
-            batch = list(events.order_by("position").values_list("pk", flat=True)[:batch_size])
-            if not batch:
+            candidates = events.order_by("position").values_list("pk", flat=True)[:batch_size]
+            candidates = list(candidates)
+            if not candidates:
                 break
+            # Hold their deliveries, then look again: a replay that committed meanwhile made
+            # some pending, and those events stay (a later replay finds the others gone).
+            list(Delivery.objects.select_for_update().filter(event__in=candidates).values("pk"))
+            batch = list(events.filter(pk__in=candidates).values_list("pk", flat=True))
             # Attempts first, so that each count is of its own rows, not of what cascades.
             attempts = DeliveryAttempt.objects.filter(delivery__event__in=batch).delete()[0]
             deleted = Pruned(

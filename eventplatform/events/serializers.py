@@ -7,9 +7,10 @@ from rest_framework import serializers
 from eventplatform.logging import SAFE_REQUEST_ID
 
 from .catalog import EventType
-from .documentation import audience_patterns, handler_names, handlers_not_configured
+from .documentation import audience_patterns, handler_names
 from .models import Delivery, DeliveryAttempt, Event
 from .replay import InvalidCriterion, parse_handler, parse_moment, parse_type_pattern
+from .subscriptions import not_configured
 
 OUTCOMES = ["dead", "failed", "pending", "succeeded"]
 
@@ -135,7 +136,7 @@ class EventTypeSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_not_configured(self, event_type: EventType) -> list[str]:
-        return handlers_not_configured(event_type)
+        return not_configured(event_type.name)
 
 
 class EventFilterSerializer(serializers.Serializer):

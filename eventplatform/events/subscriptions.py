@@ -112,9 +112,11 @@ def handlers_in_code(event_type: str) -> list[Handler]:
     return [h for h in _handlers.values() if event_type in h.event_types]
 
 
-def not_configured() -> list[str]:
-    """The names of the handlers in code whose target the deployment has not configured."""
-    return sorted(h.name for h in _handlers.values() if not h.is_configured)
+def not_configured(event_type: str = "") -> list[str]:
+    """The names of the handlers in code (of ``event_type``, if given) whose target the
+    deployment has not configured: they get no delivery."""
+    candidates = handlers_in_code(event_type) if event_type else _handlers.values()
+    return sorted(h.name for h in candidates if not h.is_configured)
 
 
 def handlers_for(event_type: str) -> list[Handler]:

@@ -193,8 +193,8 @@ def deliver_to_subscription(subscription_id: int, event: Event) -> None:
             f"Paused after {limit} failed attempts in a row.",
         )
         raise
-    if subscription.consecutive_failures:
-        row.update(consecutive_failures=0)
+    # Read now, not before the send: another worker's failures meanwhile are behind this success.
+    row.filter(consecutive_failures__gt=0).update(consecutive_failures=0)
 
 
 def _switch_off(subscription: QuerySet[WebhookSubscription], reason: str) -> None:

@@ -57,6 +57,14 @@ def test_behind_a_proxy_terminating_tls_its_header_is_trusted_when_configured():
 
 
 @pytest.mark.django_db
+def test_probes_answer_over_plain_http_where_pages_redirect_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/metrics").status_code == 401, "asked for its token, not redirected"
+    assert client.get("/tickets/").status_code == 301
+
+
+@pytest.mark.django_db
 def test_pages_carry_a_policy_that_allows_no_inline_script(client):
     policy = client.get("/accounts/login/")["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
