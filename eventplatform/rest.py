@@ -1,5 +1,4 @@
-"""What every app's API shares: how request bodies are read, how lists are paged and how
-refusals are answered.
+"""What every app's API shares: how request bodies are read and how refusals are answered.
 
 Services raise Django's ValidationError and PermissionDenied; views call them without
 translating, and this handler turns them into a 400 naming each field, or a 403 with the
@@ -10,7 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
-from rest_framework import exceptions, pagination, parsers, serializers
+from rest_framework import exceptions, parsers
 from rest_framework.views import exception_handler as drf_exception_handler
 
 # No request body of ours nests deeper than a few levels; past this, it is an attack on the
@@ -72,15 +71,3 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=404)
     return defaults.page_not_found(request, exception)
-
-
-class Pages(pagination.PageNumberPagination):
-    """The project's pages, with a page that is not a number refused as any other bad
-    parameter is: a 400 naming ``page``, not a 404. A page past the end is still a 404."""
-
-    def get_page_number(self, request, paginator) -> int:
-        number = super().get_page_number(request, paginator)
-        try:
-            return serializers.IntegerField(min_value=1).run_validation(number)
-        except exceptions.ValidationError as error:
-            raise exceptions.ValidationError({self.page_query_param: error.detail}) from None

@@ -253,7 +253,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "eventplatform.rest.Pages",
+    "DEFAULT_PAGINATION_CLASS": "eventplatform.pagination.Pages",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "eventplatform.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "eventplatform.rest.exception_handler",
