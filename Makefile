@@ -4,13 +4,22 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# The Procfile's processes `make run` starts; add `mail` for the SMTP/LMTP receiver (docs/email.md).
+PROCESSES ?= web worker scheduler
 
-.PHONY: run test preflight lint clean
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCHMARKS ?= post deliveries ack_latency stream
+
+.PHONY: run test bench preflight lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	@touch $(STAMP)
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	@touch $(BENCH_STAMP)
 
 preflight: $(STAMP)
 	@$(PY) -m eventplatform.preflight
@@ -25,10 +34,17 @@ run: preflight
 	@echo "  Log in as customer, agent, instructor, learner or admin; the password is 'demo'."
 	@echo "  Ctrl-C stops the web server and the workers."
 	@echo ""
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port 8000
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port 8000 $(PROCESSES)
 
 test: preflight
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Not part of `make test`: each benchmark starts what it measures on loopback, runs it beside
+# its baseline and rewrites its section of docs/benchmarks.md (about half an hour in all).
+bench: preflight $(BENCH_STAMP)
+	@for name in $(BENCHMARKS); do \
+		echo "== bench/$$name.py"; $(PY) bench/$$name.py || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
