@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 PROCESSES ?= web worker scheduler
 
 BENCH_STAMP := $(VENV)/.bench-stamp
-BENCHMARKS ?= post deliveries ack_latency stream
+BENCHMARKS ?= post deliveries ack_latency stream_fanout
 
 .PHONY: run test bench preflight lint clean
 

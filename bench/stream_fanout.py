@@ -1,155 +1,643 @@
-"""Benchmark: live-stream fan-out, events published at a steady rate to many sockets.
+"""Benchmark: the live stream against stock Channels group fan-out, side by side.
 
-Starts one ASGI server (uvicorn, as `make run` does) on a scratch SQLite database and a
-namespace of its own, connects SOCKETS token-authenticated sockets, publishes RATE events a
-second for SECONDS from this process, and reports per scenario: messages delivered out of
-those expected, sockets closed with 4408 (told to resume: not a silent loss), and delivery
-latency from publish to receipt. Results go to docs/benchmarks.md.
+Each round starts the platform (``eventplatform.asgi``) and the stock baseline
+(``bench.stock.asgi``: a consumer joining group ``agents``, one ``group_send`` per event) in
+turn, each as one uvicorn process on loopback, and measures on each:
 
-    .venv/bin/python bench/stream_fanout.py            # the scenarios of docs/benchmarks.md
+- fan-out: 1,000 sockets x 20 events/s and 100 x 100 for 10 s; messages delivered of those
+  expected, latency from publish to receipt, server CPU per delivered message;
+- idle sockets: the server's RSS growth per socket over 1,000 idle sockets;
+- a reconnect storm: 3,000 sockets dropping and reconnecting at once while a probe measures
+  the API (``/healthz`` and, on the platform, a token-authenticated ``GET /api/v1/tickets/``);
+- a close storm: 6,000 sockets closing at once while a probe measures the longest
+  ``/healthz`` answer (how long the server's event loop stalled).
+
+The sockets are read by client processes that speak just enough WebSocket to count frames and
+read each message's publish time, offering permessage-deflate as browsers do; the platform's
+server runs with ``--ws-per-message-deflate false`` as the Procfile should start it.
+
+    .venv/bin/python bench/stream_fanout.py                    # both apps, every measurement
+    .venv/bin/python bench/stream_fanout.py --apps platform --measure fanout --no-report
 """
 
+import argparse
 import asyncio
-import json
+import base64
+import multiprocessing
 import os
+import resource
+import signal
 import statistics
 import sys
-import tempfile
+import threading
 import time
+import zlib
+from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-SCRATCH = Path(tempfile.mkdtemp(prefix="bench-"))
-os.environ.update(
-    DATABASE_URL=f"sqlite:///{SCRATCH / 'bench.sqlite3'}",
-    EVENTPLATFORM_NAMESPACE=f"bench-{os.getpid()}",
-    DEBUG="1",
-    LOG_LEVEL="WARNING",
-    DJANGO_SETTINGS_MODULE="eventplatform.settings",
-)
+import httpx
 
-import django  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-django.setup()
+from bench import harness
 
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
-from websockets.asyncio.client import connect  # noqa: E402
-
-from eventplatform.events.audience import user_group  # noqa: E402
-from eventplatform.events.catalog import EventType, Payload  # noqa: E402
-from eventplatform.events.outbox import publish  # noqa: E402
-from tests.stack import Processes, stack_env  # noqa: E402
-
-DRAIN = 60  # seconds allowed after the last publish for every message to arrive
-SCENARIOS = [  # (sockets, events per second, seconds)
-    (100, 100, 10),
-    (1000, 20, 10),
-]
+CLIENT_PROCESSES = 3
+FANOUTS = [(1000, 20), (100, 100)]  # (sockets, events per second)
+FANOUT_SECONDS = 10
+DRAIN_SECONDS = 15  # allowed after the last publish for the stragglers
+IDLE_SOCKETS = 1000
+STORM_SOCKETS = 3000
+CLOSE_SOCKETS = 6000
+SOCKETS_PER_USER = 10  # the platform's EVENTS["SOCKETS_PER_USER"] default
+PLATFORM_FLAGS = ["--ws-max-size", "4096", "--ws-per-message-deflate", "false"]
+MEASUREMENTS = ["fanout", "idle", "storm", "close"]
 
 
-class Tick(Payload):
-    n: int
-    reader_id: int
+# The client side: processes holding sockets, each counting what its sockets receive.
 
 
-TICK = EventType("bench.clock.ticked.v1", Tick, audience=lambda p: [user_group(p.reader_id)])
+class Reader(asyncio.Protocol):
+    """One WebSocket client: a handshake offering permessage-deflate, then frames counted.
+
+    Each message carries ``"n": <publish time in microseconds>``; its latency is recorded.
+    """
+
+    def __init__(self, client: "Client", request: bytes) -> None:
+        self.client = client
+        self.request = request
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.inflate = None
+        self.close_code: int | None = None
+        self.opened = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded:
+            head, found, rest = bytes(self.buffer).partition(b"\r\n\r\n")
+            if not found:
+                return
+            if b" 101 " not in head.split(b"\r\n", 1)[0]:
+                self._closed(403)
+                return
+            if b"permessage-deflate" in head.lower():
+                self.inflate = zlib.decompressobj(wbits=-15)
+            self.upgraded = True
+            self.buffer = bytearray(rest)
+            if not self.opened.done():
+                self.opened.set_result(True)
+        self._frames()
+
+    def _frames(self) -> None:
+        buffer = self.buffer
+        while len(buffer) >= 2:
+            first, length = buffer[0], buffer[1] & 0x7F
+            start = 2
+            if length == 126:
+                if len(buffer) < 4:
+                    return
+                length, start = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if len(buffer) < 10:
+                    return
+                length, start = int.from_bytes(buffer[2:10], "big"), 10
+            if len(buffer) < start + length:
+                return
+            payload = bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            opcode = first & 0x0F
+            if opcode == 1:
+                if first & 0x40:  # compressed (RSV1)
+                    payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
+                self.client.message(payload)
+            elif opcode == 9:  # ping: pong, masked with a zero key
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 8:
+                code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.transport.write(b"\x88\x80\0\0\0\0")
+                self._closed(code)
+                self.transport.close()
+                return
+
+    def _closed(self, code: int) -> None:
+        if self.close_code is None:
+            self.close_code = code
+            self.client.closes[code] += 1
+        if not self.opened.done():
+            self.opened.set_result(False)
+
+    def connection_lost(self, exc) -> None:
+        self._closed(1006)
 
 
-async def reader(url: str, token: str, counts: dict, latencies: list, closes: dict) -> None:
-    async with connect(
-        url, additional_headers={"Authorization": f"Token {token}"}, max_queue=None
-    ) as socket:
-        counts["open"] += 1
-        try:
-            async for text in socket:
-                event = json.loads(text)
-                latencies.append(time.time() - event["data"]["n"] / 1e6)
-                counts["received"] += 1
-        finally:
-            code = socket.close_code
-            closes[code] = closes.get(code, 0) + 1
+class Client:
+    """The sockets of one client process, and what they received."""
+
+    def __init__(self) -> None:
+        self.readers: list[Reader] = []
+        self.reset()
+
+    def reset(self, since_us: int = 0) -> None:
+        self.since_us = since_us  # messages published before were meant for earlier sockets
+        self.received = 0
+        self.latencies: list[float] = []
+        self.closes: Counter[int] = Counter()
+
+    def message(self, payload: bytes) -> None:
+        at = payload.find(b'"n":')
+        if at < 0:
+            return
+        published_us = int(payload[at + 4 : at + 24].lstrip().split(b",", 1)[0].split(b"}", 1)[0])
+        if published_us >= self.since_us:
+            self.received += 1
+            self.latencies.append(time.time() * 1000 - published_us / 1000)
+
+    async def open(self, port: int, requests: list[bytes]) -> dict:
+        loop = asyncio.get_running_loop()
+
+        async def one(request: bytes) -> Reader:
+            reader = Reader(self, request)
+            try:
+                await loop.create_connection(lambda: reader, "127.0.0.1", port)
+                await asyncio.wait_for(asyncio.shield(reader.opened), 60)
+            except (TimeoutError, OSError):
+                reader._closed(1006)
+            return reader
+
+        started = time.monotonic()
+        readers = await asyncio.gather(*(one(r) for r in requests))
+        opened = [r for r in readers if r.upgraded and r.close_code is None]
+        self.readers += opened
+        return {"opened": len(opened), "seconds": time.monotonic() - started}
+
+    def close_all(self) -> None:
+        for reader in self.readers:
+            reader.transport.close()
+        self.readers = []
+
+    def open_now(self) -> int:
+        return sum(1 for r in self.readers if r.close_code is None)
 
 
-async def scenario(url: str, token: str, reader_id: int, sockets: int, rate: int, seconds: int):
-    counts, latencies, closes = {"open": 0, "received": 0}, [], {}
-    tasks = [
-        asyncio.create_task(reader(url, token, counts, latencies, closes)) for _ in range(sockets)
+def client_main(connection) -> None:
+    """A client process: obeys commands from the benchmark over ``connection``."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, resource.getrlimit(resource.RLIMIT_NOFILE)[1:] * 2)
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        client = Client()
+        while True:
+            command, args = await loop.run_in_executor(None, connection.recv)
+            if command == "open":
+                answer = await client.open(*args)
+            elif command == "reconnect":
+                requests = [r.request for r in client.readers]
+                client.close_all()
+                answer = await client.open(args, requests)
+            elif command == "close":
+                client.close_all()
+                answer = None
+            elif command == "collect":
+                answer = {
+                    "received": client.received,
+                    "latencies": client.latencies,
+                    "closes": dict(client.closes),
+                    "open": client.open_now(),
+                }
+            elif command == "count":
+                answer = {"received": client.received, "open": client.open_now()}
+            elif command == "reset":
+                client.reset(args)
+                answer = None
+            else:
+                return
+            connection.send(answer)
+
+    import uvloop
+
+    uvloop.run(serve())
+
+
+class Clients:
+    """The client processes, addressed as one."""
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.processes = []
+        for _ in range(count):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=client_main, args=(theirs,), daemon=True)
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    def each(self, command: str, args_per_client: list) -> list:
+        for pipe, args in zip(self.pipes, args_per_client, strict=True):
+            pipe.send((command, args))
+        return [pipe.recv() for pipe in self.pipes]
+
+    def all(self, command: str, args=None) -> list:
+        return self.each(command, [args] * len(self.pipes))
+
+    def open(self, port: int, requests: list[bytes]) -> dict:
+        shares = [requests[i :: len(self.pipes)] for i in range(len(self.pipes))]
+        started = time.monotonic()
+        answers = self.each("open", [(port, share) for share in shares])
+        return {
+            "opened": sum(a["opened"] for a in answers),
+            "seconds": time.monotonic() - started,
+        }
+
+    def count(self) -> dict:
+        answers = self.all("count")
+        return {key: sum(a[key] for a in answers) for key in ("received", "open")}
+
+    def collect(self) -> dict:
+        answers = self.all("collect")
+        closes: Counter[int] = Counter()
+        for answer in answers:
+            closes.update(answer["closes"])
+        return {
+            "received": sum(a["received"] for a in answers),
+            "latencies": [x for a in answers for x in a["latencies"]],
+            "closes": closes,
+            "open": sum(a["open"] for a in answers),
+        }
+
+    def stop(self) -> None:
+        for pipe in self.pipes:
+            pipe.send(("stop", None))
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+
+
+def handshake(port: int, path: str, token: str | None = None) -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
     ]
-    while counts["open"] < sockets:
-        await asyncio.sleep(0.05)
-    loop = asyncio.get_running_loop()
+    if token:
+        lines.append(f"Authorization: Token {token}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+# The two apps under test.
+
+
+class App:
+    """A server under test: how to start it, open its sockets and publish to them."""
+
+    name: str
+
+    def requests(self, port: int, count: int) -> list[bytes]:
+        raise NotImplementedError
+
+    async def publish(self, now_us: int) -> None:
+        raise NotImplementedError
+
+
+class Platform(App):
+    name = "platform"
+    app = "eventplatform.asgi:application"
+    flags = PLATFORM_FLAGS
+
+    def __init__(self, database_url: str) -> None:
+        self.env = harness.platform_env(database_url)
+        harness.manage(self.env, "migrate")
+        # The benchmark publishes through the outbox itself, as the platform's own code does.
+        os.environ.update(self.env, DJANGO_SETTINGS_MODULE="eventplatform.settings")
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group as Role
+        from rest_framework.authtoken.models import Token
+
+        from eventplatform.events import EventType, Payload, publish
+        from support.audience import AGENTS, AGENTS_ROLE
+
+        class Tick(Payload):
+            n: int
+
+        self.tick = EventType("bench.clock.ticked.v1", Tick, audience=lambda p: [AGENTS])
+        self._publish = lambda now_us: publish(self.tick, Tick(n=now_us))
+        users = get_user_model().objects.bulk_create(
+            get_user_model()(username=f"bench-agent-{n}")
+            for n in range(CLOSE_SOCKETS // SOCKETS_PER_USER)
+        )
+        role, _ = Role.objects.get_or_create(name=AGENTS_ROLE)
+        role.user_set.add(*users)
+        tokens = Token.objects.bulk_create(Token(user=u, key=Token.generate_key()) for u in users)
+        self.tokens = [t.key for t in tokens]
+        self.api_headers = {"Authorization": f"Token {self.tokens[0]}"}
+
+    def requests(self, port: int, count: int) -> list[bytes]:
+        # At most SOCKETS_PER_USER sockets per user, as a browser with tabs open.
+        return [
+            handshake(port, "/ws/stream/", self.tokens[n // SOCKETS_PER_USER]) for n in range(count)
+        ]
+
+    async def publish(self, now_us: int) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self._publish, now_us)
+
+
+class Stock(App):
+    name = "stock"
+    app = "bench.stock.asgi:application"
+    flags = ["--ws-max-size", "4096"]  # stock: uvicorn's defaults otherwise
+
+    def __init__(self, database_url: str) -> None:
+        self.env = {
+            **harness.platform_env(database_url),
+            "DJANGO_SETTINGS_MODULE": "bench.stock.settings",
+            "BENCH_NAMESPACE": f"bench-stock-{os.getpid()}",
+        }
+        harness.manage(self.env, "migrate")
+        self.api_headers = None
+        self.layer = None
+
+    def requests(self, port: int, count: int) -> list[bytes]:
+        return [handshake(port, f"/ws/?user={n}") for n in range(count)]
+
+    async def publish(self, now_us: int) -> None:
+        if self.layer is None:
+            from channels_redis.core import RedisChannelLayer
+
+            self.layer = RedisChannelLayer(
+                hosts=[{"address": self.env.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+                        "socket_timeout": None}],
+                prefix=f"{self.env['BENCH_NAMESPACE']}:asgi",
+            )  # fmt: skip
+        await self.layer.group_send("agents", {"type": "ticket.created", "ticket": {"n": now_us}})
+
+
+# The measurements.
+
+
+class Probe:
+    """Requests in a loop on a thread, each timed: what a user of the API sees meanwhile."""
+
+    def __init__(self, url: str, headers: dict | None = None) -> None:
+        self.url, self.headers = url, headers
+        self.timings: list[float] = []
+        self.errors = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(headers=self.headers, timeout=60) as http:
+            while not self.stopped.is_set():
+                started = time.monotonic()
+                try:
+                    ok = http.get(self.url).status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                self.timings.append((time.monotonic() - started) * 1000)
+                self.errors += not ok
+                time.sleep(0.01)
+
+    def stop(self) -> dict:
+        self.stopped.set()
+        self.thread.join()
+        return {
+            "p99_ms": harness.percentile(self.timings, 99),
+            "max_ms": max(self.timings, default=float("nan")),
+            "requests": len(self.timings),
+            "errors": self.errors,
+        }
+
+
+async def publish_steadily(app: App, rate: int, seconds: int) -> float:
     started = time.monotonic()
     for i in range(rate * seconds):
         await asyncio.sleep(max(0.0, started + i / rate - time.monotonic()))
-        now_us = int(time.time() * 1e6)  # the payload carries its publish time
-        await loop.run_in_executor(None, publish, TICK, Tick(n=now_us, reader_id=reader_id))
-    published_in = time.monotonic() - started
-    expected = sockets * rate * seconds
-    # Wait for the stragglers: slow is not lost, and a socket closed with 4408 would say so.
-    while counts["received"] < expected and time.monotonic() - started < seconds + DRAIN:
-        if closes:
+        await app.publish(int(time.time() * 1e6))
+    return time.monotonic() - started
+
+
+def settle(server) -> None:
+    """Wait until the server is idle: what one measurement left it doing must not count in
+    the next."""
+    deadline = time.monotonic() + 60
+    while server.cpu_percent(interval=0.5) > 10 and time.monotonic() < deadline:
+        pass
+
+
+def fanout(app: App, clients: Clients, server, sockets: int, rate: int) -> dict:
+    clients.all("reset", int(time.time() * 1e6))
+    expected = sockets * rate * FANOUT_SECONDS
+    cpu_before = harness.cpu_seconds(server)
+    published_in = asyncio.run(publish_steadily(app, rate, FANOUT_SECONDS))
+    deadline = time.monotonic() + DRAIN_SECONDS
+    while time.monotonic() < deadline:
+        got = clients.count()
+        if got["received"] >= expected or got["open"] < sockets:
             break
-        await asyncio.sleep(0.1)
-    drained_in = time.monotonic() - started
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    lat = sorted(latencies) or [0.0]
+        time.sleep(0.25)
+    cpu = harness.cpu_seconds(server) - cpu_before
+    got = clients.collect()
+    latencies = got["latencies"] or [float("nan")]
     return {
-        "sockets": sockets,
-        "rate": rate,
-        "seconds": seconds,
-        "expected": expected,
+        "delivered": got["received"] / expected,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": harness.percentile(latencies, 99),
+        "cpu_us": cpu / max(got["received"], 1) * 1e6,
+        "closed": sum(got["closes"].values()),
         "published_in": published_in,
-        "drained_in": drained_in,
-        "received": counts["received"],
-        "closed_4408": closes.get(4408, 0),
-        "p50_ms": statistics.median(lat) * 1000,
-        "p99_ms": lat[int(len(lat) * 0.99) - 1] * 1000,
     }
 
 
-def main() -> None:
-    call_command("migrate", verbosity=0)
-    user = get_user_model().objects.create_user("bench-reader")
-    token = Token.objects.create(user=user).key
-    server = Processes(stack_env(LOG_LEVEL="WARNING"), SCRATCH)
+def app_round(app: App, logs: Path, port: int, measure: list[str]) -> dict:
+    children = harness.Children(logs)
+    clients = Clients(CLIENT_PROCESSES)
+    results: dict = {}
     try:
-        url = server.start_web("web").replace("http://", "ws://") + "/ws/stream/"
-        results = [asyncio.run(scenario(url, token, user.pk, *s)) for s in SCENARIOS]
+        url = children.uvicorn(app.name, app.app, port, app.env, *app.flags)
+        server = children.process(app.name)
+        # Warm up: the first sockets load what every later one uses.
+        clients.open(port, app.requests(port, 10))
+        clients.all("close")
+        time.sleep(1)
+
+        if "fanout" in measure or "idle" in measure:
+            for sockets, rate in FANOUTS:
+                rss_before = server.memory_info().rss
+                opened = clients.open(port, app.requests(port, sockets))
+                time.sleep(2)
+                if sockets == IDLE_SOCKETS and "idle" in measure:
+                    grown = server.memory_info().rss - rss_before
+                    results["idle_kb"] = grown / max(opened["opened"], 1) / 1024
+                if "fanout" in measure:
+                    results[f"fanout_{sockets}x{rate}"] = fanout(
+                        app, clients, server, sockets, rate
+                    )
+                clients.all("close")
+                settle(server)
+
+        if "storm" in measure:
+            opened = clients.open(port, app.requests(port, STORM_SOCKETS))
+            time.sleep(2)
+            health = Probe(url + "/healthz")
+            api = Probe(url + "/api/v1/tickets/", app.api_headers) if app.api_headers else None
+            time.sleep(1)
+            started = time.monotonic()
+            reopened = sum(a["opened"] for a in clients.all("reconnect", port))
+            results["storm"] = {
+                "opened": opened["opened"],
+                "reopened": reopened,
+                "seconds": time.monotonic() - started,
+                "healthz": health.stop(),
+                "api": api.stop() if api else None,
+            }
+            clients.all("close")
+            time.sleep(3)
+
+        if "close" in measure:
+            fds_before = server.num_fds()
+            opened = clients.open(port, app.requests(port, CLOSE_SOCKETS))
+            time.sleep(3)
+            health = Probe(url + "/healthz")
+            time.sleep(1)
+            clients.all("close")
+            # Until the server has let go of the sockets, and a little after.
+            deadline = time.monotonic() + 60
+            while server.num_fds() > fds_before + 20 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)
+            results["close"] = {"opened": opened["opened"], "healthz": health.stop()}
     finally:
-        server.stop_all()
-    lines = [
-        "| sockets | events/s | published in | messages expected | delivered | all in after "
-        "| closed 4408 | latency p50 | latency p99 |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        clients.stop()
+        children.stop_all()
+    return results
+
+
+# The report.
+
+
+# The platform's targets: a result's path, and what its median must be.
+TARGETS = {
+    "fanout_1000x20.delivered": ("100 %", lambda v: v >= 1),
+    "fanout_1000x20.p99_ms": ("<= 100", lambda v: v <= 100),
+    "fanout_1000x20.cpu_us": ("<= 15", lambda v: v <= 15),
+    "fanout_100x100.p99_ms": ("<= 20", lambda v: v <= 20),
+    "idle_kb": ("<= 40", lambda v: v <= 40),
+    "storm.healthz.p99_ms": ("< 1,000", lambda v: v < 1000),
+    "storm.api.p99_ms": ("< 1,000", lambda v: v < 1000),
+    "close.healthz.max_ms": ("<= 100", lambda v: v <= 100),
+}
+
+
+def report(rounds: dict[str, list[dict]]) -> str:
+    def values(app: str, path: str) -> list[float]:
+        found = []
+        for result in rounds.get(app, []):
+            value = result
+            for key in path.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, int | float):
+                found.append(value)
+        return found
+
+    def row(label: str, path: str, fmt: str = "{:,.0f}", scale: float = 1) -> list[str]:
+        cells = [label]
+        for app in ("platform", "stock"):
+            found = [v * scale for v in values(app, path)]
+            cells.append(harness.spread(found, fmt) if found else "-")
+        target = TARGETS.get(path)
+        if target is None or not values("platform", path):
+            return [*cells, "", ""]
+        median = statistics.median(values("platform", path))
+        return [*cells, target[0], "yes" if target[1](median) else "**no**"]
+
+    rows = []
+    for sockets, rate in FANOUTS:
+        key = f"fanout_{sockets}x{rate}"
+        label = f"fan-out {sockets:,} sockets x {rate} events/s"
+        rows += [
+            row(f"{label}: delivered %", f"{key}.delivered", "{:.1f}", 100),
+            row(f"{label}: latency p50 ms", f"{key}.p50_ms"),
+            row(f"{label}: latency p99 ms", f"{key}.p99_ms"),
+            row(f"{label}: server CPU us per message", f"{key}.cpu_us", "{:.1f}"),
+            row(f"{label}: sockets closed", f"{key}.closed"),
+        ]
+    rows += [
+        row(f"idle socket KB (RSS growth over {IDLE_SOCKETS:,})", "idle_kb", "{:.1f}"),
+        row(f"reconnect storm, {STORM_SOCKETS:,} sockets: reopened", "storm.reopened"),
+        row("reconnect storm: seconds until all reopened", "storm.seconds", "{:.1f}"),
+        row("reconnect storm: `/healthz` p99 ms", "storm.healthz.p99_ms"),
+        row("reconnect storm: token `GET /api/v1/tickets/` p99 ms", "storm.api.p99_ms"),
+        row(f"close storm, {CLOSE_SOCKETS:,} sockets: opened", "close.opened"),
+        row(
+            "close storm: longest `/healthz` answer ms (loop stall)",
+            "close.healthz.max_ms",
+        ),
     ]
-    for r in results:
-        lines.append(
-            f"| {r['sockets']} | {r['rate']} | {r['published_in']:.1f} s | {r['expected']:,} "
-            f"| {r['received']:,} ({r['received'] / r['expected']:.1%}) "
-            f"| {r['drained_in']:.1f} s | {r['closed_4408']} "
-            f"| {r['p50_ms']:.0f} ms | {r['p99_ms']:.0f} ms |"
-        )
-    print("\n".join(lines))
-    write_results(lines)
-
-
-def write_results(table: list[str]) -> None:
-    """Replace this benchmark's section of docs/benchmarks.md with the new figures."""
-    doc = ROOT / "docs" / "benchmarks.md"
-    begin, end = "<!-- stream_fanout:begin -->", "<!-- stream_fanout:end -->"
-    text = doc.read_text()
-    stamp = (
-        f"Run {time.strftime('%Y-%m-%d')} on {os.cpu_count()} cores, Python "
-        f"{sys.version.split()[0]}, `python bench/stream_fanout.py`:"
+    return "\n".join(
+        [
+            "## Live stream fan-out (`bench/stream_fanout.py`)",
+            "",
+            "One uvicorn process per app on loopback: the platform with "
+            "`--ws-per-message-deflate false`, the stock baseline (`bench/stock/`: a consumer "
+            "joining group `agents`, one channels-redis `group_send` per event) with uvicorn's "
+            "defaults. Client processes hold the sockets and offer permessage-deflate as "
+            "browsers do; events go out through the platform's outbox (`publish()` on "
+            "PostgreSQL) or stock's `group_send`. Latency runs from publish to receipt; CPU is "
+            "the server process's, per message delivered. The last two columns hold the "
+            "platform's target and whether its median meets it.",
+            "",
+            f"{harness.machine()}. {harness.ROUNDS} rounds, platform and stock alternating; "
+            "median (min-max). `python bench/stream_fanout.py`:",
+            "",
+            harness.table(["measurement", "platform", "stock", "target", "met"], rows),
+        ]
     )
-    section = "\n".join([begin, stamp, "", *table, end])
-    head, rest = text.split(begin, 1)
-    doc.write_text(head + section + rest.split(end, 1)[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--apps", default="platform,stock")
+    parser.add_argument("--measure", default=",".join(MEASUREMENTS))
+    parser.add_argument("--no-report", action="store_true", help="print, do not write the doc")
+    options = parser.parse_args()
+    apps, measure = options.apps.split(","), options.measure.split(",")
+    # Stopped with SIGTERM, it still stops its servers and drops its databases.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(1))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the servers inherit it
+
+    logs = harness.scratch_dir("stream")
+    databases = {name: harness.postgres_database(f"stream_{name}") for name in apps}
+    try:
+        subjects = {
+            name: (Platform if name == "platform" else Stock)(databases[name]) for name in apps
+        }
+        rounds: dict[str, list[dict]] = {name: [] for name in apps}
+        for number in range(harness.ROUNDS):
+            for index, (name, app) in enumerate(subjects.items()):
+                result = app_round(app, logs, 8700 + 10 * number + index, measure)
+                print(name, number + 1, result, flush=True)
+                rounds[name].append(result)
+    finally:
+        for url in databases.values():
+            harness.drop_database(url)
+    body = report(rounds)
+    print(body)
+    if not options.no_report:
+        harness.write_section("stream_fanout", body)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ import asyncio
 import copy
 import json
 import logging
+import sys
 import threading
 from urllib.parse import urlsplit
 
@@ -342,3 +343,69 @@ async def test_after_a_redis_outage_a_reconnecting_socket_catches_up(redis_door,
     assert realtime_errors(caplog) == [
         "stream hub lost the channel layer; closing sockets to resume"
     ]
+
+
+class Socket:
+    """A socket as the hub sees it: it records what it is offered."""
+
+    def __init__(self) -> None:
+        self.offered: list[int] = []
+
+    def offer(self, position: int, text: str, audience: list[str]) -> None:
+        self.offered.append(position)
+
+    def lagged(self) -> None:
+        pass
+
+    def recheck(self, ended_session: str) -> None:
+        pass
+
+
+def hub_lines_run(action, budget: int) -> int:
+    """The lines of the hub's code that ``action()`` runs: work counted, not timed. Past
+    ``budget`` the count stops with a failure rather than run on for minutes."""
+    lines = 0
+
+    def count_lines(frame, event, arg):
+        nonlocal lines
+        if event == "line":
+            lines += 1
+            if lines > budget:
+                raise AssertionError(f"the hub ran more than {budget:,} lines")
+        return count_lines
+
+    def trace(frame, event, arg):
+        return count_lines if frame.f_code.co_filename == hub.__file__ else None
+
+    sys.settrace(trace)
+    try:
+        action()
+    finally:
+        sys.settrace(None)
+    return lines
+
+
+async def test_sockets_closing_at_once_cost_the_hub_only_their_own_groups(settings):
+    """6,000 sockets closing together (a server's clients losing their network) must not
+    stall the process: each leaves its own groups, never walking everyone's."""
+    settings.EVENTS = {**settings.EVENTS, "SOCKETS_PER_USER": 2}
+    stream_hub = get_hub()
+    sockets = [Socket() for _ in range(12_000)]
+    for n, socket in enumerate(sockets):
+        user_id = n // 2
+        await stream_hub.join(socket, user_id, [f"user.{user_id}", "agents"])
+    leaving, staying = sockets[:6_000], sockets[6_000:]
+
+    def leave_all():
+        for socket in leaving:
+            stream_hub.leave(socket)
+
+    # A few lines per group a socket leaves; walking every group would run tens of millions.
+    assert hub_lines_run(leave_all, budget=30 * len(leaving)) <= 30 * len(leaving)
+
+    stream_hub.fan_out({"position": 1, "audience": ["agents"], "text": "{}", "sent_at": 1e12})
+    assert [socket.offered for socket in leaving] == [[]] * len(leaving)
+    assert [socket.offered for socket in staying] == [[1]] * len(staying)
+    for socket in staying:
+        stream_hub.leave(socket)
+    assert stream_hub.members == {} and stream_hub.sockets_of == {}

@@ -3,10 +3,11 @@
 import asyncio
 import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.db.models import Q
 
@@ -15,7 +16,7 @@ from ..conf import event_setting
 from ..envelope import to_json
 from ..models import Event
 from .hub import StreamHub, StreamUnavailable, TooManySockets, get_hub
-from .middleware import current_user
+from .middleware import SERVER_SEND, current_user, off_the_view_thread
 
 logger = logging.getLogger(__name__)
 
@@ -94,21 +95,31 @@ def missed_events(since: str, groups: list[str]) -> list[tuple[int, str]]:
 
 
 class StreamConsumer(AsyncWebsocketConsumer):
-    """Subscribes the user to the groups they are entitled to; sends CloudEvents JSON."""
+    """Subscribes the user to the groups they are entitled to; sends CloudEvents JSON.
+
+    What the hub offers waits in ``pending`` (a bounded buffer: past ``SOCKET_BUFFER``
+    the socket is closed with 4408) for the socket's writer, which the offer wakes. A plain
+    deque and one future per wake-up: an ``asyncio.Queue`` costs several times the Python
+    calls per message, and a task started per message costs more again (asyncio registers
+    every task), at thousands of messages a second.
+    """
 
     # No channel of its own: the process's hub receives from the layer for every socket.
     channel_layer_alias = None
     closing = closed = False
     hub: StreamHub | None = None  # once it has joined
-    sender: asyncio.Task | None = None
+    writer: asyncio.Task | None = None  # started once what a resume carried is sent
+    wakeup: asyncio.Future | None = None  # what the writer awaits while nothing is pending
 
     async def connect(self) -> None:
         user = self.scope["user"]
         if not user.is_authenticated:
             await self._refuse(CloseCode.UNAUTHENTICATED)
             return
-        self.entitled = set(await database_sync_to_async(groups_for_user)(user))
-        self.buffer: asyncio.Queue = asyncio.Queue(maxsize=event_setting("SOCKET_BUFFER"))
+        self.entitled = set(await off_the_view_thread(groups_for_user)(user))
+        self.pending: deque[tuple[int, str, list[str]] | Recheck] = deque()
+        self.buffer_size = event_setting("SOCKET_BUFFER")
+        self.already_sent: set[int] = set()
         hub = get_hub()
         # Listen first, then read the outbox: an event committed in between arrives both
         # ways and is sent once. Accepting only once listening means a client that sees the
@@ -125,17 +136,27 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.hub = hub
         await self.accept()
         since = parse_qs(self.scope.get("query_string", b"").decode()).get("since", [""])[0]
-        sent: set[int] = set()
         if since:
             try:
-                missed = await database_sync_to_async(missed_events)(since, list(self.entitled))
+                missed = await off_the_view_thread(missed_events)(since, list(self.entitled))
             except TooFarBehind:
                 await self._close(CloseCode.TOO_FAR_BEHIND)
                 return
             for position, text in missed:
                 await self._send_event(text)
-                sent.add(position)
-        self.sender = asyncio.create_task(self._send_live(sent))
+                self.already_sent.add(position)
+        # Kept on the consumer: a task nobody references may be collected before it runs.
+        self.writer = asyncio.ensure_future(self._write())
+
+    async def dispatch(self, message: dict) -> None:
+        """Channels' dispatch, without its hop to the views' thread before every message to
+        close stale database connections: this consumer reads the database only through
+        ``off_the_view_thread``, whose threads close their own. With the hop, thousands of
+        sockets opening or closing at once queued thousands of hops ahead of every view."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def _refuse(self, code: int) -> None:
         """Accept, then close with ``code``: closed before accepting, the socket would reach
@@ -144,26 +165,31 @@ class StreamConsumer(AsyncWebsocketConsumer):
         self.closing = self.closed = True
         await self.close(code=code)
 
-    async def _send_live(self, already_sent: set[int]) -> None:
-        while True:
-            item = await self.buffer.get()
-            if isinstance(item, Recheck):
-                await self._recheck(item.ended_session)
-                continue
-            position, text, audience = item
-            if position in already_sent:
-                already_sent.discard(position)
-                continue
-            # Offered while a check was pending, or queued before one took a group away.
-            if self.entitled.intersection(audience):
-                await self._send_event(text)
+    async def _write(self) -> None:
+        """Send what is pending, in order; then wait for the next offer."""
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            while self.pending and not self.closed:
+                item = self.pending.popleft()
+                if isinstance(item, Recheck):
+                    await self._recheck(item.ended_session)
+                    continue
+                position, text, audience = item
+                if position in self.already_sent:  # the resume carried it
+                    self.already_sent.discard(position)
+                    continue
+                # Offered while a check was pending, or queued before one took a group away.
+                if self.entitled.intersection(audience):
+                    await self._send_event(text)
+            self.wakeup = loop.create_future()
+            await self.wakeup
 
     async def _recheck(self, ended_session: str) -> None:
         """Follow the user's entitlements: close if they are signed out, else see what their
         groups now allow."""
         try:
-            user = await database_sync_to_async(current_user)(self.scope, ended_session)
-            entitled = await database_sync_to_async(groups_for_user)(user)
+            user = await off_the_view_thread(current_user)(self.scope, ended_session)
+            entitled = await off_the_view_thread(groups_for_user)(user)
         except Exception:
             # Unchecked, the socket may not keep what it has: the client reconnects, and its
             # entitlements are computed afresh.
@@ -179,10 +205,10 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.hub.rechecked(self, list(self.entitled))
 
     async def _send_event(self, text: str) -> None:
-        # The close may be sent while a resume or the live sender is under way (the socket
+        # The close may be sent while a resume or the live writer is under way (the socket
         # lagged, or its hub lost Redis): nothing may follow it, or the server raises.
         if not self.closed:
-            await self.send(text_data=text)
+            await self.scope[SERVER_SEND]({"type": "websocket.send", "text": text})
 
     def offer(self, position: int, text: str, audience: list[str]) -> None:
         self._enqueue((position, text, audience))
@@ -193,13 +219,15 @@ class StreamConsumer(AsyncWebsocketConsumer):
     def _enqueue(self, item: tuple[int, str, list[str]] | Recheck) -> None:
         if self.closing:
             return
-        try:
-            self.buffer.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self.pending) >= self.buffer_size:
             logger.info(
                 "socket of user %s cannot keep up; closing with 4408", self.scope["user"].pk
             )
             self.lagged()
+            return
+        self.pending.append(item)
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(None)
 
     def lagged(self) -> None:
         if not self.closing:
@@ -224,5 +252,5 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.hub is not None:
             self.hub.leave(self)
-        if self.sender is not None:
-            self.sender.cancel()
+        if self.writer is not None:
+            self.writer.cancel()

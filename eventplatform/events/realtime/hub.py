@@ -11,7 +11,7 @@ number, and passes on the word that a user's entitlements changed.
 import asyncio
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from typing import Protocol
 
 from channels.layers import get_channel_layer
@@ -51,8 +51,13 @@ class TooManySockets(Exception):
 class StreamHub:
     def __init__(self) -> None:
         self.layer = get_channel_layer()
-        self.members: dict[str, set[Subscriber]] = defaultdict(set)
-        self.sockets_of: dict[int, set[Subscriber]] = defaultdict(set)
+        # Each index has its reverse, so that a socket joining, changing groups or leaving
+        # touches only its own entries: walking every group for each socket stalled the loop
+        # for seconds when thousands of sockets closed at once.
+        self.members: dict[str, set[Subscriber]] = {}
+        self.groups_of: dict[Subscriber, list[str]] = {}
+        self.sockets_of: dict[int, set[Subscriber]] = {}
+        self.user_of: dict[Subscriber, int] = {}
         # Sockets checking their entitlements again, and how many checks each has pending.
         # They are offered every event meanwhile, and keep those their new groups allow.
         self.unsettled: Counter[Subscriber] = Counter()
@@ -75,36 +80,39 @@ class StreamHub:
             raise StreamUnavailable
         # Counted and added with no await in between: sockets opening at once cannot all
         # slip under the limit.
-        if len(self.sockets_of[user_id]) >= event_setting("SOCKETS_PER_USER"):
+        sockets = self.sockets_of.setdefault(user_id, set())
+        if len(sockets) >= event_setting("SOCKETS_PER_USER"):
             raise TooManySockets
-        self.sockets_of[user_id].add(subscriber)
+        sockets.add(subscriber)
+        self.user_of[subscriber] = user_id
         # A member only once listening: a hub that fails tells its members to resume, and
         # that must not reach a socket still being opened.
         self._regroup(subscriber, groups)
 
     def rechecked(self, subscriber: Subscriber, groups: list[str]) -> None:
         """``subscriber`` finished a check of its entitlements: ``groups`` are now its own."""
-        self._regroup(subscriber, groups)
+        if subscriber in self.user_of:  # it may have left while its check ran
+            self._regroup(subscriber, groups)
         self.unsettled[subscriber] -= 1
         if self.unsettled[subscriber] <= 0:
             del self.unsettled[subscriber]
 
     def leave(self, subscriber: Subscriber) -> None:
-        self._discard(subscriber, self.members)
-        self._discard(subscriber, self.sockets_of)
+        self._ungroup(subscriber)
+        user_id = self.user_of.pop(subscriber, None)
+        if user_id is not None:
+            _discard(self.sockets_of, user_id, subscriber)
         self.unsettled.pop(subscriber, None)
 
     def _regroup(self, subscriber: Subscriber, groups: list[str]) -> None:
-        self._discard(subscriber, self.members)
+        self._ungroup(subscriber)
+        self.groups_of[subscriber] = list(groups)
         for group in groups:
-            self.members[group].add(subscriber)
+            self.members.setdefault(group, set()).add(subscriber)
 
-    @staticmethod
-    def _discard(subscriber: Subscriber, index: dict) -> None:
-        for key in list(index):
-            index[key].discard(subscriber)
-            if not index[key]:
-                del index[key]
+    def _ungroup(self, subscriber: Subscriber) -> None:
+        for group in self.groups_of.pop(subscriber, ()):
+            _discard(self.members, group, subscriber)
 
     def fan_out(self, message: dict) -> None:
         targets = set(self.unsettled)
@@ -176,8 +184,17 @@ class StreamHub:
                 return
 
     def _lag_all(self) -> None:
-        for subscriber in {s for members in self.members.values() for s in members}:
+        for subscriber in list(self.groups_of):
             subscriber.lagged()
+
+
+def _discard(index: dict, key, subscriber: Subscriber) -> None:
+    """Take ``subscriber`` out of ``index[key]``, and the key out once nobody is left."""
+    members = index.get(key)
+    if members is not None:
+        members.discard(subscriber)
+        if not members:
+            del index[key]
 
 
 _hubs: dict[asyncio.AbstractEventLoop, StreamHub] = {}

@@ -13,7 +13,18 @@ from django.http import HttpRequest
 from django.http.request import split_domain_port, validate_host
 
 Origin = tuple[str, str, int]  # scheme, host, port
+SERVER_SEND = "eventplatform.server_send"  # the scope key of the ASGI server's own ``send``
 DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def off_the_view_thread(func):
+    """``func`` (which reads the database) as a coroutine run on a pool of threads.
+
+    ``database_sync_to_async`` runs on the one thread Django's synchronous views share: a
+    few thousand sockets reconnecting at once queued every API request behind their
+    handshakes' queries. The stream's reads share nothing with a view: any thread will do.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 def _header(scope, name: bytes) -> bytes:
@@ -70,7 +81,7 @@ class TokenAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope, receive, send):
         key = _token_key(scope)
         if key is not None:
-            scope["user"] = await database_sync_to_async(_token_user)(key)
+            scope["user"] = await off_the_view_thread(_token_user)(key)
         return await super().__call__(scope, receive, send)
 
 
@@ -117,5 +128,7 @@ class StreamOriginValidator:
         else:
             allowed = _token_key(scope) is not None
         if allowed:
-            return await self.app(scope, receive, send)
+            # The server's own ``send``, for the stream's events: the session middleware's
+            # wrapper around it acts on HTTP responses only, and costs every message.
+            return await self.app(dict(scope, **{SERVER_SEND: send}), receive, send)
         return await WebsocketDenier()(scope, receive, send)
