@@ -11,6 +11,8 @@ import re
 import uuid
 from contextvars import ContextVar
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+
 # The request, or the delivery of an event, that the running code works for; empty outside both.
 correlation_id: ContextVar[str] = ContextVar("correlation_id", default="")
 HEADER = "X-Request-ID"
@@ -34,14 +36,25 @@ class ContextFilter(logging.Filter):
 
 class CorrelationIdMiddleware:
     """Take the caller's request id (a load balancer's) when it is a safe token, or make one;
-    return it as a header."""
+    return it as a header.
+
+    It runs in whichever mode the rest of the chain runs: a synchronous middleware under ASGI
+    would put every request through an extra hop from the event loop to a thread and back.
+    """
+
+    sync_capable = True
+    async_capable = True
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        incoming = request.headers.get(HEADER, "")
-        value = incoming if SAFE_REQUEST_ID.fullmatch(incoming) else new_correlation_id()
+        if self.async_mode:
+            return self._acall(request)
+        value = _request_id(request)
         token = correlation_id.set(value)
         try:
             response = self.get_response(request)
@@ -49,3 +62,18 @@ class CorrelationIdMiddleware:
             correlation_id.reset(token)
         response[HEADER] = value
         return response
+
+    async def _acall(self, request):
+        value = _request_id(request)
+        token = correlation_id.set(value)
+        try:
+            response = await self.get_response(request)
+        finally:
+            correlation_id.reset(token)
+        response[HEADER] = value
+        return response
+
+
+def _request_id(request) -> str:
+    incoming = request.headers.get(HEADER, "")
+    return incoming if SAFE_REQUEST_ID.fullmatch(incoming) else new_correlation_id()

@@ -5,7 +5,6 @@ See the README's "Configuration" section for every variable.
 
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -67,7 +66,8 @@ MIDDLEWARE = [
     "eventplatform.logging.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # ASGI-native: a synchronous middleware would cost every request a hop to a thread.
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -152,11 +152,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG
-# WhiteNoise streams files with a synchronous iterator; under ASGI Django buffers it and warns
-# on every static file. The files are small and cached by browsers.
-warnings.filterwarnings("ignore", "StreamingHttpResponse must consume synchronous iterators")
+SERVESTATIC_USE_FINDERS = True
+SERVESTATIC_AUTOREFRESH = DEBUG
 
 # Redis carries the task queue and the channel layer. A namespace keeps test runs (and
 # several checkouts on one machine) from reading each other's queues and groups.

@@ -23,7 +23,7 @@ from eventplatform.logging import correlation_id, new_correlation_id
 
 from .catalog import EventType, Payload, get_event_type
 from .models import Delivery, Event, EventAudience
-from .queue import enqueue_deliveries
+from .queue import mark_sent, pipeline, queue_tasks
 from .realtime.broadcast import broadcast
 from .subscriptions import handlers_for
 
@@ -56,7 +56,10 @@ def publish(event_type: EventType | str, payload: Payload | dict[str, Any]) -> E
     data = event_type.build(payload)
     audience = event_type.groups_for(data)
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoint: publish runs inside its caller's transaction (a model save in a service),
+    # and if a write here fails, that whole transaction fails with it. A savepoint the caller
+    # rolls back still takes these rows and the on-commit reaction with it.
+    with transaction.atomic(savepoint=False):
         event = Event.objects.create(
             type=event_type.name,
             source=event_type.source,
@@ -69,8 +72,13 @@ def publish(event_type: EventType | str, payload: Payload | dict[str, Any]) -> E
             causation_id=causation_id.get(),
         )
         EventAudience.objects.bulk_create(EventAudience(event=event, group=g) for g in audience)
+        # Enqueued as the transaction commits: the time is written now rather than updated
+        # after the enqueue. A delivery whose enqueue time is still its creation time is one
+        # the reconciler checks (``reconciler.unqueued``).
         deliveries = Delivery.objects.bulk_create(
-            Delivery(event=event, handler=h.name, created_at=now, next_attempt_at=now)
+            Delivery(
+                event=event, handler=h.name, created_at=now, enqueued_at=now, next_attempt_at=now
+            )
             for h in handlers_for(event_type.name)
         )
         delivery_ids = [d.pk for d in deliveries]
@@ -83,14 +91,20 @@ def dispatch(event: Event, delivery_ids: list[int]) -> None:
     """After commit: push the event live, then queue the reactions. Each step may fail alone.
 
     Live first: a reaction runs in a worker within milliseconds and pushes events of its own
-    (a ticket prioritized), which must not overtake the event that caused them.
+    (a ticket prioritized), which must not overtake the event that caused them. The tasks go
+    in one pipeline: one round trip to Redis whatever their number.
     """
     if event.audience:
         try:
             broadcast(event)
         except Exception:
             logger.exception("could not push %s live; sockets get it when they resume", event.id)
+    if not delivery_ids:
+        return
     try:
-        enqueue_deliveries(delivery_ids)
+        tasks = pipeline()
+        queue_tasks(tasks, delivery_ids)
+        mark_sent(tasks, event.id)
+        tasks.execute()
     except Exception:
         logger.exception("could not enqueue deliveries of %s; the reconciler will", event.id)

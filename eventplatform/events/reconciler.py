@@ -5,7 +5,9 @@ The scheduler runs ``reconcile()`` every second. The Redis broker has no receipt
 held, so four kinds of delivery are enqueued here:
 
 - failed deliveries whose retry is due (a retry waits here for its back-off to pass);
-- pending deliveries never enqueued (the process died between commit and enqueue);
+- pending deliveries never enqueued (the process died between commit and enqueue): the
+  outbox writes the enqueue time with the row, so these are told apart by their absence
+  from the queue;
 - running deliveries whose lease expired (the worker died mid-task; a live worker renews it),
   or whose cluster a supervisor killed (no need to wait for the lease);
 - deliveries whose task left the queue and never started: a cluster pulled it and was
@@ -24,7 +26,7 @@ from django.utils import timezone
 from .conf import event_setting
 from .delivery import claimable, lease
 from .models import Delivery
-from .queue import enqueue_deliveries, queued_delivery_ids
+from .queue import enqueue_deliveries, queued_delivery_ids, sent_events
 from .supervisor import replaced_clusters
 
 Status = Delivery.Status
@@ -41,13 +43,36 @@ def stranded(now: datetime) -> dict[str, Q]:
     return {
         "retry_due": Q(status=Status.FAILED, next_attempt_at__lte=now)
         & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("next_attempt_at"))),
-        "never_enqueued": Q(
-            status=Status.PENDING,
-            next_attempt_at__lte=now - grace("ENQUEUE_GRACE"),
-            enqueued_at__isnull=True,
-        ),
         "lease_expired": Q(status=Status.RUNNING, lease_expires_at__lte=now)
         & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=F("lease_expires_at"))),
+    }
+
+
+def unqueued(now: datetime, last_kill: datetime) -> dict[str, Q]:
+    """Due deliveries that should have a task on its way, by why: those whose task is not in
+    the queue are enqueued again.
+
+    ``never_enqueued``: the outbox writes a delivery's enqueue time with the row, for the
+    enqueue that follows its commit, and never updates it; a pending delivery still showing
+    its creation time (or no time, when an operator's retry or replay died before its
+    enqueue) ``ENQUEUE_GRACE`` after it was due is one whose task may never have been sent.
+    It was, if the sender marked its event sent (``queue.mark_sent``): a cluster may have
+    pulled it and not started it yet, which the next rule gives more time.
+
+    ``lost_in_transit``: a task out of the queue for a while will not start. In the first
+    tick after a cluster was killed, one out of the queue since before the kill will not
+    either: the cluster started in its place has not pulled anything yet (it takes longer
+    than that to boot), so what is missing was held by the dead one.
+    """
+    cutoff = now - grace("DEQUEUE_GRACE")
+    if now - last_kill < JUST_KILLED:
+        cutoff = max(cutoff, last_kill)
+    return {
+        "never_enqueued": Q(
+            status=Status.PENDING, next_attempt_at__lte=now - grace("ENQUEUE_GRACE")
+        )
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at=F("created_at"))),
+        "lost_in_transit": claimable(now) & Q(enqueued_at__lt=cutoff),
     }
 
 
@@ -67,7 +92,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         enqueue_deliveries(ids, now=now, first=True)
         counts[reason] = len(ids)
     last_kill = datetime.fromtimestamp(max(replaced.values(), default=0), tz=UTC)
-    counts["lost_in_transit"] = len(_enqueue_lost(now, last_kill))
+    counts.update(_enqueue_missing(now, last_kill))
     return counts
 
 
@@ -79,24 +104,31 @@ def seconds_to_next_retry(now: datetime) -> float | None:
     return (due - now).total_seconds() if due else None
 
 
-def _enqueue_lost(now: datetime, last_kill: datetime) -> list[int]:
-    # A task out of the queue for a while will not start. In the first tick after a cluster
-    # was killed, one out of the queue since before the kill will not either: the cluster
-    # started in its place has not pulled anything yet (it takes longer than that to boot),
-    # so what is missing was held by the dead one.
-    cutoff = now - grace("DEQUEUE_GRACE")
-    if now - last_kill < JUST_KILLED:
-        cutoff = max(cutoff, last_kill)
-    # Read the deliveries before the queue: one pulled in between looks lost and is enqueued
-    # again, which is harmless; one read after the queue could be missed for good.
-    waiting = _oldest_first(Delivery.objects.filter(claimable(now), enqueued_at__lt=cutoff))
-    if not waiting:
-        return []
+def _enqueue_missing(now: datetime, last_kill: datetime) -> dict[str, int]:
+    # Read the deliveries before the queue: one pulled in between looks missing and is
+    # enqueued again, which is harmless; one read after the queue could be missed for good.
+    rules = unqueued(now, last_kill)
+    unsent = _oldest_first(Delivery.objects.filter(rules["never_enqueued"]), "event__id")
+    sent = sent_events({event for _, event in unsent})
+    waiting = {
+        "never_enqueued": [pk for pk, event in unsent if event not in sent],
+        "lost_in_transit": _oldest_first(Delivery.objects.filter(rules["lost_in_transit"])),
+    }
+    if not any(waiting.values()):
+        return dict.fromkeys(waiting, 0)
     queued = queued_delivery_ids()
-    lost = [pk for pk in waiting if pk not in queued]
-    enqueue_deliveries(lost, now=now, first=True)
-    return lost
+    counts = {}
+    for reason, ids in waiting.items():
+        missing = [pk for pk in ids if pk not in queued]
+        queued.update(missing)  # a delivery missing for both reasons goes once
+        enqueue_deliveries(missing, now=now, first=True)
+        counts[reason] = len(missing)
+    return counts
 
 
-def _oldest_first(deliveries) -> list[int]:
-    return list(deliveries.order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
+def _oldest_first(deliveries, *also: str) -> list:
+    """The ids of the oldest due deliveries (with ``also``'s values, when given)."""
+    deliveries = deliveries.order_by("next_attempt_at")
+    if also:
+        return list(deliveries.values_list("pk", *also)[:BATCH])
+    return list(deliveries.values_list("pk", flat=True)[:BATCH])

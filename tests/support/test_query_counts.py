@@ -8,8 +8,10 @@ clients are authenticated without a query.
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from eventplatform.events.models import Delivery
 from support import services
 from support.audience import AGENTS_ROLE
 from support.models import Priority, Status, Ticket
@@ -28,6 +30,11 @@ TICKET_API_QUERIES = 3
 # The ticket (with its agent check), count, the page of messages with their authors, and the
 # agent check that decides whether internal notes are shown.
 MESSAGE_API_QUERIES = 5
+# A ticket submitted with a token, its reactions queued after the commit: the token with its
+# user; the transaction (a savepoint inside the test's own); the ticket; its event, the
+# event's audiences, the webhook subscriptions and the deliveries. Nothing after the commit:
+# the deliveries carry their enqueue time from their INSERT.
+TICKET_POST_QUERIES = 8
 
 PRIORITIES = list(Priority)
 
@@ -115,3 +122,21 @@ def test_a_tickets_messages(customer, agents, rows, django_assert_num_queries):
     with django_assert_num_queries(MESSAGE_API_QUERIES):
         response = api_client(agents[0]).get(f"/api/v1/tickets/{ticket.pk}/messages/")
     assert len(response.json()["results"]) == rows
+
+
+def test_submitting_a_ticket_with_a_token(
+    customer, task_queue, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=customer).key}")
+    with (
+        django_assert_num_queries(TICKET_POST_QUERIES),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            "/api/v1/tickets/", {"subject": "Printer", "body": "It does not print."}, format="json"
+        )
+    assert response.status_code == 201
+    assert Ticket.objects.get().subject == "Printer"
+    queued = sorted(task["args"][0] for task in task_queue.tasks())
+    assert queued == sorted(Delivery.objects.values_list("pk", flat=True)), "each reaction, once"
