@@ -16,7 +16,8 @@ from .models import Message, Ticket
 
 def _ticket(ticket_id: int) -> Ticket:
     try:
-        return Ticket.objects.select_related("customer").get(pk=ticket_id)
+        # With the customer's support profile: prioritisation rules read the plan and tier.
+        return Ticket.objects.select_related("customer__support_profile").get(pk=ticket_id)
     except Ticket.DoesNotExist:
         raise PermanentFailure(f"Ticket {ticket_id} no longer exists.") from None
 
@@ -68,8 +69,10 @@ def update_crm(event: Event) -> None:
 @subscribe(TICKET_PRIORITISED, name="support.sla-timer")
 def schedule_sla_check(event: Event) -> None:
     """Arm the one-off first-response check at the ticket's current due time."""
-    _ticket(event.data.ticket_id)
-    services.sla_schedule(ticket_id=event.data.ticket_id)
+    try:
+        services.sla_schedule(ticket_id=event.data.ticket_id)
+    except Ticket.DoesNotExist:
+        raise PermanentFailure(f"Ticket {event.data.ticket_id} no longer exists.") from None
 
 
 @subscribe(SLA_BREACHED, name="support.slack-sla-breach", configured=slack_configured)
@@ -100,3 +103,4 @@ def email_customer_about_reply(event: Event) -> None:
     if not message.ticket.customer.email:
         raise Skip(f"customer {message.ticket.customer_id} has no email address")
     emails.send_reply_notification(message, event_id=str(event.id))
+

@@ -41,9 +41,16 @@ class Prioritisation:
 
 
 def _customer_plan_and_tier(customer: AbstractBaseUser) -> tuple[str, str]:
-    """The customer's (plan, tier), empty when they have no support profile."""
-    profile = CustomerProfile.objects.filter(user=customer).first()
-    return (profile.plan, profile.tier) if profile else ("", "")
+    """The customer's (plan, tier), empty when they have no support profile.
+
+    Read through the relation, so that a ticket loaded with ``select_related(
+    "customer__support_profile")`` costs no query here.
+    """
+    try:
+        profile = customer.support_profile
+    except CustomerProfile.DoesNotExist:
+        return ("", "")
+    return (profile.plan, profile.tier)
 
 
 def priority_evaluate(*, subject: str, body: str, customer: AbstractBaseUser) -> Prioritisation:
@@ -68,6 +75,9 @@ def priority_expected(*, ticket: Ticket) -> str:
     ).priority
 
 
+PRIORITY_FIELDS = ["priority", "priority_reason", "prioritised_at", "sla_due_at", "updated_at"]
+
+
 def _priority_apply(ticket: Ticket, priority: str, reason: str) -> None:
     """Set the priority and what follows from it (the SLA due time); the caller saves."""
     ticket.priority = priority
@@ -79,14 +89,19 @@ def _priority_apply(ticket: Ticket, priority: str, reason: str) -> None:
 def ticket_prioritise(*, ticket_id: int) -> Ticket:
     """Apply the rules to a new ticket, once: a retry, or an agent who set it first, wins."""
     with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().select_related("customer").get(pk=ticket_id)
+        ticket = (
+            # Only the ticket is locked; its customer and their profile are read with it.
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("customer__support_profile")
+            .get(pk=ticket_id)
+        )
         if ticket.prioritised_at is not None:
             return ticket
         result = priority_evaluate(
             subject=ticket.subject, body=ticket.body, customer=ticket.customer
         )
         _priority_apply(ticket, result.priority, result.reason)
-        ticket.save()
+        ticket.save(update_fields=PRIORITY_FIELDS)
     return ticket
 
 
@@ -198,14 +213,23 @@ def sla_schedule_name(ticket_id: int) -> str:
     return f"support-sla-{ticket_id}"
 
 
-def sla_schedule(*, ticket_id: int) -> Schedule | None:
-    """(Re)schedule the one-off first-response check of a ticket at its current due time."""
-    with transaction.atomic():
-        ticket = Ticket.objects.get(pk=ticket_id)
-        Schedule.objects.filter(name=sla_schedule_name(ticket_id)).delete()
-        if ticket.sla_due_at is None or ticket.first_responded_at or ticket.sla_breached_at:
-            return None
-        return Schedule.objects.create(
+def sla_schedule(*, ticket_id: int) -> bool:
+    """(Re)schedule the one-off first-response check of a ticket at its current due time;
+    whether a check is armed.
+
+    Raises ``Ticket.DoesNotExist`` for a ticket that no longer exists. No transaction: a
+    run cut short between two writes is a delivery left unrecorded, which runs again and
+    converges on the same schedule.
+    """
+    ticket = Ticket.objects.get(pk=ticket_id)
+    schedules = Schedule.objects.filter(name=sla_schedule_name(ticket_id))
+    if ticket.sla_due_at is None or ticket.first_responded_at or ticket.sla_breached_at:
+        schedules.delete()
+        return False
+    # A check not run yet moves; otherwise (a new ticket, or one whose check already ran
+    # early and was deleted) a new one is created.
+    if not schedules.update(next_run=ticket.sla_due_at):
+        Schedule.objects.create(
             name=sla_schedule_name(ticket_id),
             func=SLA_CHECK_TASK,
             args=repr((ticket_id,)),
@@ -213,6 +237,7 @@ def sla_schedule(*, ticket_id: int) -> Schedule | None:
             repeats=-1,  # a ONCE schedule with negative repeats is deleted after it runs
             next_run=ticket.sla_due_at,
         )
+    return True
 
 
 def sla_check(*, ticket_id: int, now: datetime | None = None) -> bool:

@@ -7,12 +7,14 @@ the record is re-run when its lease lapses, so handlers are written to be idempo
 handler runs outside any transaction of ours: on SQLite a transaction holds the write lock,
 and a handler may wait on the network for seconds.
 
-The outcome is recorded twice in one transaction: on the delivery, which sums up its last
-attempt, and as a ``DeliveryAttempt`` row, so that every attempt stays on record. An attempt
+The outcome is recorded twice, together or not at all (one statement on PostgreSQL, one
+transaction elsewhere): on the delivery, which sums up its last attempt, and as a
+``DeliveryAttempt`` row, so that every attempt stays on record. An attempt
 cut short by a dead worker leaves no row: the next claim counts it all the same.
 """
 
 import logging
+import math
 import os
 import signal
 import threading
@@ -22,13 +24,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cache
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from .conf import event_setting
-from .models import Delivery, DeliveryAttempt, WebhookSubscription
+from .models import Delivery, DeliveryAttempt, Event, WebhookSubscription
 from .outbox import caused_by, publish
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
@@ -95,76 +98,270 @@ def time_limit(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
-@contextmanager
-def lease_renewed(delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
-    """Keep the claim on ``delivery`` while its handler runs, up to the handler's limit.
+@dataclass
+class _Claim:
+    """A delivery the worker runs, as its lease keeper sees it (times are monotonic)."""
 
-    The lease is short, so a killed worker's delivery is claimed again within seconds; a
-    thread renews it every third of its length, on its own database connection. Past the
-    handler's time limit (which interrupts the handler) renewal stops: a worker stuck beyond
-    it loses the delivery to another.
+    delivery: Delivery
+    period: float
+    deadline: float
+    due: float
+
+
+class _LeaseKeeper:
+    """One thread per worker process renews the lease of the delivery the process is running.
+
+    The lease is short, so a killed worker's delivery is claimed again within seconds; the
+    thread renews it every third of its length, on a database connection of its own that it
+    opens and closes per renewal. Most deliveries finish long before their first renewal: they
+    cost the keeper no query and no thread of their own. Past the handler's time limit (which
+    interrupts the handler) renewal stops: a worker stuck beyond it loses the delivery to
+    another.
     """
-    period = lease().total_seconds() / 3
-    stop = threading.Event()
 
-    def renew() -> None:
-        deadline = time.monotonic() + seconds_allowed
+    def __init__(self) -> None:
+        self.pid: int | None = None
+
+    def _start(self) -> None:
+        # Per process: django-q2 forks its workers, and a fork inherits no thread.
+        self.pid = os.getpid()
+        self.condition = threading.Condition()
+        self.current: _Claim | None = None
+        self.waiting_until = math.inf
+        threading.Thread(target=self._run, name="lease-keeper", daemon=True).start()
+
+    @contextmanager
+    def held(self, delivery: Delivery, seconds_allowed: float) -> Iterator[None]:
+        if self.pid != os.getpid():
+            self._start()
+        period = lease().total_seconds() / 3
+        now = time.monotonic()
+        claim = _Claim(delivery, period, deadline=now + seconds_allowed, due=now + period)
+        with self.condition:
+            self.current = claim
+            if claim.due < self.waiting_until:
+                self.condition.notify()
         try:
-            while not stop.wait(period) and time.monotonic() < deadline:
-                try:
-                    if not held_by_us(delivery).update(lease_expires_at=timezone.now() + lease()):
-                        return  # the claim is lost: nothing left to keep
-                except DatabaseError:
-                    # A dropped connection or a busy database: the next renewal tries again
-                    # on a new connection, well before the lease runs out.
-                    logger.warning("could not renew the lease of delivery %s", delivery.pk)
-                    connection.close()
+            yield
+        finally:
+            # A renewal under way may still land: it changes nothing once the outcome is
+            # recorded (the claim no longer matches), so the worker does not wait for it.
+            with self.condition:
+                self.current = None
+
+    def _run(self) -> None:
+        while True:
+            with self.condition:
+                claim, now = self.current, time.monotonic()
+                if claim is None or claim.due > now:
+                    self.waiting_until = math.inf if claim is None else claim.due
+                    self.condition.wait(None if claim is None else claim.due - now)
+                    continue
+                renew = now < claim.deadline
+                claim.due = now + claim.period if renew else math.inf
+            if renew and not self._renew(claim.delivery):
+                claim.due = math.inf  # the claim is lost: nothing left to keep
+
+    def _renew(self, delivery: Delivery) -> bool:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _statements(connection.vendor).renew,
+                    [
+                        *_values(Delivery, lease_expires_at=timezone.now() + lease()),
+                        *_held_params(delivery),
+                    ],
+                )
+                return cursor.rowcount == 1
+        except DatabaseError:
+            # A dropped connection or a busy database: the next renewal tries again on a new
+            # connection, well before the lease runs out.
+            logger.warning("could not renew the lease of delivery %s", delivery.pk)
+            return True
         finally:
             connection.close()
 
-    renewer = threading.Thread(target=renew, name=f"lease-{delivery.pk}", daemon=True)
-    renewer.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        # A renewal stuck on a dead connection must not hold the worker; it can change
-        # nothing once the outcome is recorded (the claim no longer matches).
-        renewer.join(timeout=period)
+
+_lease_keeper = _LeaseKeeper()
+
+
+def lease_renewed(delivery: Delivery, seconds_allowed: float):
+    """Keep the claim on ``delivery`` while its handler runs, up to the handler's limit."""
+    return _lease_keeper.held(delivery, seconds_allowed)
 
 
 def claimable(now) -> Q:
-    """Deliveries a worker may claim at ``now``: due, or held by a lease that lapsed."""
+    """Deliveries a worker may claim at ``now``: due, or held by a lease that lapsed.
+
+    The claim itself states the same condition in SQL (``_statements``)."""
     return Q(status__in=[Status.PENDING, Status.FAILED], next_attempt_at__lte=now) | Q(
         status=Status.RUNNING, lease_expires_at__lte=now
     )
 
 
 def claim(delivery_id: int) -> Delivery | None:
-    """Mark the delivery running for this worker, or return None if it is not ours to run."""
+    """Mark the delivery running for this worker, or return None if it is not ours to run.
+
+    The claim returns the delivery with its event, which the handler reads: on PostgreSQL in
+    the claim's own statement, elsewhere in a second one.
+    """
+    try:
+        return _claim(delivery_id)
+    except (InterfaceError, OperationalError):
+        # The connection died while the worker waited for work (dropped, or the database
+        # restarted): claim on a new one. A claim that took effect before the answer was lost
+        # finds the delivery running, and it runs again once its lease lapses.
+        connection.close()
+        return _claim(delivery_id)
+
+
+def _claim(delivery_id: int) -> Delivery | None:
     now = timezone.now()
-    claimed = Delivery.objects.filter(claimable(now), pk=delivery_id).update(
-        status=Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=now,
-        lease_expires_at=now + lease(),
-        claimed_by=os.environ.get(CLUSTER_ID_VARIABLE, ""),
-    )
-    if not claimed:
+    params = [
+        *_values(
+            Delivery,
+            status=Status.RUNNING,
+            started_at=now,
+            lease_expires_at=now + lease(),
+            claimed_by=os.environ.get(CLUSTER_ID_VARIABLE, ""),
+        ),
+        delivery_id,
+        *_values(Delivery, status=Status.PENDING, next_attempt_at=now),
+        *_values(Delivery, status=Status.FAILED, next_attempt_at=now),
+        *_values(Delivery, status=Status.RUNNING, lease_expires_at=now),
+    ]
+    with_event = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection.vendor).claim, params)
+        row = cursor.fetchone()
+    if row is None:
         return None
-    return Delivery.objects.select_related("event").get(pk=delivery_id)
+    width = len(_fields(Delivery))
+    delivery = _from_row(Delivery, row[:width])
+    if with_event:
+        delivery.event = _from_row(Event, row[width:])
+    else:
+        delivery.event = Event.objects.get(pk=delivery.event_id)
+    return delivery
 
 
-def held_by_us(delivery: Delivery):
-    """The delivery's row while this claim holds it. The claim is told by its attempt and its
-    start: a replay starts the attempts over, so a worker stuck on an earlier run can share
-    the attempt number of a newer one, never its start."""
-    return Delivery.objects.filter(
-        pk=delivery.pk,
-        status=Status.RUNNING,
-        attempts=delivery.attempts,
-        started_at=delivery.started_at,
+def _held_params(delivery: Delivery) -> list:
+    return [
+        delivery.pk,
+        *_values(
+            Delivery,
+            status=Status.RUNNING,
+            attempts=delivery.attempts,
+            started_at=delivery.started_at,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """The runner's own statements, written once per process: built for each delivery by the
+    ORM, they cost more CPU than the database spends running them."""
+
+    claim: str
+    held: str  # the WHERE of an update that holds only while the claim is ours
+    renew: str
+    record: str  # on PostgreSQL: the summary's update and the attempt's insert in one
+    insert_attempt: str  # elsewhere, the insert alone
+    attempt_fields: tuple
+
+
+@cache
+def _statements(vendor: str) -> _Statements:
+    q = connection.ops.quote_name
+    table, events = q(Delivery._meta.db_table), q(Event._meta.db_table)
+    columns = ", ".join(q(f.column) for f in _fields(Delivery))
+    returning = f"RETURNING {columns}"
+    # The claim's condition is claimable() in SQL: due, or held by a lease that lapsed.
+    claim = (
+        f"UPDATE {table} SET {q('status')} = %s, {q('attempts')} = {q('attempts')} + 1, "
+        f"{q('started_at')} = %s, {q('lease_expires_at')} = %s, {q('claimed_by')} = %s "
+        f"WHERE {q('id')} = %s AND ({q('status')} = %s AND {q('next_attempt_at')} <= %s "
+        f"OR {q('status')} = %s AND {q('next_attempt_at')} <= %s "
+        f"OR {q('status')} = %s AND {q('lease_expires_at')} <= %s)"
     )
+    # The claim is told by its attempt and its start: a replay starts the attempts over, so a
+    # worker stuck on an earlier run can share the attempt number of a newer one, never its
+    # start.
+    held = (
+        f"{q('id')} = %s AND {q('status')} = %s AND {q('attempts')} = %s AND {q('started_at')} = %s"
+    )
+    attempt_fields = tuple(
+        DeliveryAttempt._meta.get_field(name)
+        for name in (
+            "delivery",
+            "number",
+            "started_at",
+            "duration_ms",
+            "outcome",
+            "error",
+            "http_status",
+            "response_excerpt",
+        )
+    )
+    attempt_columns = ", ".join(q(f.column) for f in attempt_fields)
+    attempts = q(DeliveryAttempt._meta.db_table)
+    if vendor == "postgresql":
+        event_columns = ", ".join(f"event.{q(f.column)}" for f in _fields(Event))
+        claim = (
+            f"WITH claimed AS ({claim} {returning}) SELECT claimed.*, {event_columns} "
+            f"FROM claimed JOIN {events} event ON event.{q(Event._meta.pk.column)} = "
+            f"claimed.{q('event_id')}"
+        )
+    else:
+        claim = f"{claim} {returning}"
+    # Typed placeholders: in INSERT ... SELECT a bare NULL would be read as text.
+    typed = ", ".join(f"CAST(%s AS {f.cast_db_type(connection)})" for f in attempt_fields[1:])
+    return _Statements(
+        claim=claim,
+        held=held,
+        renew=f"UPDATE {table} SET {q('lease_expires_at')} = %s WHERE {held}",
+        record=(
+            f"WITH held AS (UPDATE {table} SET {{}} WHERE {held} RETURNING {q('id')}) "
+            f"INSERT INTO {attempts} ({attempt_columns}) SELECT held.{q('id')}, {typed} FROM held"
+        ),
+        insert_attempt=(
+            f"INSERT INTO {attempts} ({attempt_columns}) "
+            f"VALUES ({', '.join(['%s'] * len(attempt_fields))})"
+        ),
+        attempt_fields=attempt_fields,
+    )
+
+
+def _values(model, **values) -> list:
+    """``values`` as the database takes them for ``model``'s fields, in order."""
+    return [
+        model._meta.get_field(name).get_db_prep_save(v, connection) for name, v in values.items()
+    ]
+
+
+def _fields(model) -> list:
+    return model._meta.concrete_fields
+
+
+def _from_row(model, row):
+    """A model instance from a row of its columns, converted as the ORM converts its reads."""
+    values = list(row)
+    for i, column, converters in _converters(model, connection.vendor):
+        for convert in converters:
+            values[i] = convert(values[i], column, connection)
+    return model.from_db(connection.alias, [f.attname for f in _fields(model)], values)
+
+
+@cache
+def _converters(model, vendor: str) -> list:
+    """(position, column, converters) of each of ``model``'s columns that has converters."""
+    found = []
+    for i, model_field in enumerate(_fields(model)):
+        column = model_field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            found.append((i, column, converters))
+    return found
 
 
 @dataclass
@@ -264,7 +461,6 @@ def _record(
         summary["duration_ms"] = duration_ms
     answer = run.answers[-1] if run and run.answers else None
     attempt = {
-        "delivery": delivery,
         "number": delivery.attempts,
         "started_at": delivery.started_at,
         "duration_ms": duration_ms,
@@ -275,11 +471,7 @@ def _record(
     }
 
     def write() -> bool:
-        with transaction.atomic():
-            held = held_by_us(delivery).update(**summary)
-            if held:
-                DeliveryAttempt.objects.create(**attempt)
-        return bool(held)
+        return _write_outcome(delivery, summary, attempt)
 
     try:
         held = write()
@@ -303,6 +495,38 @@ def _record(
         extra={"event_id": str(delivery.event.id)},
     )
     return status
+
+
+def _write_outcome(delivery: Delivery, summary: dict, attempt: dict) -> bool:
+    """Update the delivery's summary and add its attempt, together or not at all, if the
+    claim is still ours; whether it was.
+
+    On PostgreSQL one statement does both (the attempt is inserted from the row the update
+    returns): a single round trip, atomic without a transaction of its own.
+    """
+    statements = _statements(connection.vendor)
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(Delivery._meta.get_field(name).column)} = %s"
+        for name in summary
+    )
+    update_params = [*_values(Delivery, **summary), *_held_params(delivery)]
+    attempt_params = [
+        f.get_db_prep_save(attempt[f.name], connection) for f in statements.attempt_fields[1:]
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(statements.record.format(assignments), [*update_params, *attempt_params])
+            return cursor.rowcount == 1
+        with transaction.atomic():
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(Delivery._meta.db_table)} "
+                f"SET {assignments} WHERE {statements.held}",
+                update_params,
+            )
+            if cursor.rowcount != 1:
+                return False
+            cursor.execute(statements.insert_attempt, [delivery.pk, *attempt_params])
+    return True
 
 
 def retry_now(deliveries) -> list[int]:

@@ -83,24 +83,73 @@ def cluster_heartbeats() -> dict[str, float]:
 
 
 def count_started(sender, **kwargs) -> None:
-    """In a supervised cluster's workers: count each task started, in Redis."""
-    _count("started")
+    """In a supervised cluster's workers: count each task started, for Redis."""
+    _counter.add("started")
 
 
 def count_finished(sender, **kwargs) -> None:
-    _count("finished")
+    _counter.add("finished")
 
 
-def _count(field: str) -> None:
-    # django-q2 sends these signals outside its error handling: raising here would kill the
-    # worker (Redis down as its task ends), and its supervisor would then SIGKILL the whole
-    # cluster with the other workers' reactions in flight. A lost count only blurs stall
-    # detection, as a Redis restarted empty does.
-    key = counters_key(os.environ[CLUSTER_ID_VARIABLE])
-    try:
-        broker().connection.pipeline().hincrby(key, field, 1).expire(key, REPLACED_MEMORY).execute()
-    except RedisError as error:
-        logger.warning("could not count a task %s (%s)", field, error)
+# Seconds between a worker's reports of the tasks it started and finished: well within the
+# supervisor's tick, far below STALL_AFTER.
+REPORT_EVERY = 0.2
+
+
+class _TaskCounter:
+    """A worker's count of the tasks it started and finished, reported to Redis by a thread of
+    its own rather than by each task: two round trips per task cost a good part of a short
+    delivery, and the supervisor looks only twice a second. The thread reports while the
+    worker waits for work too, so an idle worker shows as idle however it waits.
+
+    django-q2 sends the counted signals outside its error handling: nothing here may raise
+    into the task (Redis down as a task ends would kill the worker, and its supervisor would
+    then SIGKILL the whole cluster with the other workers' reactions in flight). A count that
+    cannot be reported is kept and reported later; one lost with its process only blurs stall
+    detection, as a Redis restarted empty does.
+    """
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+
+    def _start(self) -> None:
+        # Per process: django-q2 forks its workers, and a fork inherits no thread.
+        self.pid = os.getpid()
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[str, str], int] = {}
+        self.due = threading.Event()
+        threading.Thread(target=self._run, name="task-counter", daemon=True).start()
+
+    def add(self, field: str) -> None:
+        if self.pid != os.getpid():
+            self._start()
+        key = (counters_key(os.environ[CLUSTER_ID_VARIABLE]), field)
+        with self.lock:
+            self.pending[key] = self.pending.get(key, 0) + 1
+        self.due.set()
+
+    def _run(self) -> None:
+        while True:
+            self.due.wait()
+            time.sleep(REPORT_EVERY)  # whatever else the worker counts meanwhile goes along
+            with self.lock:
+                counts, self.pending = self.pending, {}
+                self.due.clear()
+            try:
+                report = broker().connection.pipeline(transaction=False)
+                for (key, field), count in counts.items():
+                    report.hincrby(key, field, count).expire(key, REPLACED_MEMORY)
+                report.execute()
+            except Exception as error:
+                logger.warning("could not report the tasks counted (%s); trying again", error)
+                with self.lock:
+                    for key, count in counts.items():
+                        self.pending[key] = self.pending.get(key, 0) + count
+                self.due.set()
+                time.sleep(1)
+
+
+_counter = _TaskCounter()
 
 
 def count_tasks() -> None:
