@@ -22,24 +22,38 @@ def site_url(path: str) -> str:
     return settings.SITE_URL + path
 
 
+def message_id_domain() -> str:
+    """The right-hand side of the Message-IDs the platform sends: its public host."""
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
 def send_templated(
-    *, to: str, subject: str, template: str, context: dict, event_id: str = "", kind: str = ""
+    *,
+    to: str,
+    subject: str,
+    template: str,
+    context: dict,
+    event_id: str = "",
+    kind: str = "",
+    reply_to: str = "",
+    headers: dict[str, str] | None = None,
 ) -> None:
     """Send ``<template>.txt`` with ``<template>.html`` as its alternative.
 
     With ``event_id``, the Message-ID is derived from the event, so a delivery retried after
-    the mail left is recognisable as the same message.
+    the mail left is recognisable as the same message, and a reply to it (``In-Reply-To``)
+    leads back to the event. ``headers`` adds others (threading, ``Auto-Submitted``).
     """
     context = {**context, "site_url": settings.SITE_URL}
-    headers = {}
+    headers = dict(headers or {})
     if event_id:
-        domain = urlsplit(settings.SITE_URL).hostname or "localhost"
-        headers["Message-ID"] = f"<{event_id}.{kind or 'mail'}@{domain}>"
+        headers["Message-ID"] = f"<{event_id}.{kind or 'mail'}@{message_id_domain()}>"
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"{template}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
+        reply_to=[reply_to] if reply_to else None,
         headers=headers,
     )
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_q",
+    "anymail",
     "eventplatform.events",
     "support",
     "training",
@@ -333,3 +334,56 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- Support by email ----------------------------------------------------------------------
+# Mail comes in through an email provider's inbound webhook (django-anymail, at
+# /anymail/<provider>/inbound/) or through `manage.py run_mail_receiver`, an SMTP/LMTP server
+# a local mail server such as Postfix hands mail to. See docs/email.md.
+
+# Uploaded and received files (email attachments). Served only by the attachment download
+# view after a permission check, never as static media.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+# django-anymail: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g.
+# ANYMAIL_WEBHOOK_SECRET="user:password" (the basic-auth credentials the provider's inbound
+# webhook URL carries; required in production) or ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+
+# Where run_mail_receiver listens: loopback by default, for a mail server on the same host.
+MAIL_RECEIVER_HOST = os.environ.get("MAIL_RECEIVER_HOST", "127.0.0.1")
+MAIL_RECEIVER_PORT = int(os.environ.get("MAIL_RECEIVER_PORT", "2525"))
+# The largest message the receiver accepts (bytes); larger ones are refused at DATA (552).
+MAIL_RECEIVER_MAX_BYTES = int(os.environ.get("MAIL_RECEIVER_MAX_BYTES", str(25 * 1024 * 1024)))
+
+# The address customers write to. New mail to it opens tickets; ticket emails carry a signed
+# reply address on it (support+T-00012.<signature>@...). Empty: no reply address is added, and
+# replies are matched by their In-Reply-To/References or the reference in the subject.
+SUPPORT_EMAIL_ADDRESS = os.environ.get("SUPPORT_EMAIL_ADDRESS", "")
+# Mail from an address no active user has: "hold" it for an agent to review (default), or
+# "create" a customer account (no usable password) and open the ticket.
+SUPPORT_EMAIL_UNKNOWN_SENDERS = os.environ.get("SUPPORT_EMAIL_UNKNOWN_SENDERS", "hold")
+if SUPPORT_EMAIL_UNKNOWN_SENDERS not in ("hold", "create"):
+    raise ImproperlyConfigured('SUPPORT_EMAIL_UNKNOWN_SENDERS must be "hold" or "create".')
+# Mail from one sender beyond this many per window is held for review (a flood, a loop).
+SUPPORT_EMAIL_RATE_LIMIT = int(os.environ.get("SUPPORT_EMAIL_RATE_LIMIT", "10"))
+SUPPORT_EMAIL_RATE_WINDOW = int(os.environ.get("SUPPORT_EMAIL_RATE_WINDOW", "3600"))  # seconds
+# Attachments kept with a message: at most this size each (bytes), of these content types.
+# Others are dropped, and the message says which and why.
+SUPPORT_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
+)
+SUPPORT_ATTACHMENT_TYPES = [
+    content_type.strip().lower()
+    for content_type in os.environ.get(
+        "SUPPORT_ATTACHMENT_TYPES",
+        "image/png,image/jpeg,image/gif,image/webp,application/pdf,text/plain,text/csv,"
+        "application/zip,application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+        "application/vnd.oasis.opendocument.text,application/vnd.oasis.opendocument.spreadsheet",
+    ).split(",")
+    if content_type.strip()
+]

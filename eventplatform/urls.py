@@ -1,3 +1,4 @@
+from anymail import urls as anymail_urls
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -14,6 +15,9 @@ from eventplatform.events import api as events_api
 from eventplatform.events import metrics as events_metrics
 from eventplatform.events import views as events_views
 
+# Of django-anymail's webhooks, only the inbound ones: the platform tracks no sent mail.
+ANYMAIL_INBOUND_WEBHOOKS = [p for p in anymail_urls.urlpatterns if "inbound" in (p.name or "")]
+
 router = DefaultRouter()
 router.register("events", events_api.EventViewSet, basename="event")
 router.register("deliveries", events_api.DeliveryViewSet, basename="delivery")
@@ -28,6 +32,9 @@ urlpatterns = [
     # One login page, throttled, for everyone: the admin's own would be a second way in.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("admin/", admin.site.urls),
+    # Email providers' inbound webhooks (support by email); each checks the provider's
+    # credentials (ANYMAIL settings) itself.
+    path("anymail/", include((ANYMAIL_INBOUND_WEBHOOKS, "anymail"))),
     path("", include("support.urls")),
     path("", include("training.urls")),
     path("api/v1/auth/token/", login.ObtainAuthTokenView.as_view(), name="api-token"),

@@ -9,13 +9,23 @@ wrote, and the messages, are a record: shown, never edited or deleted.
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from eventplatform.events import chain_link
 
-from . import events, services
-from .models import CustomerProfile, Message, PrioritisationRule, SlaTarget, Status, Ticket
+from . import events, inbound, services
+from .models import (
+    CustomerProfile,
+    InboundMail,
+    Message,
+    PrioritisationRule,
+    SlaTarget,
+    Status,
+    Ticket,
+)
 
 # What a customer submits, as through the API; read-only once the ticket exists.
 SUBMITTED_FIELDS = ["customer", "subject", "body"]
@@ -204,3 +214,80 @@ class CustomerProfileAdmin(admin.ModelAdmin):
     list_filter = ["plan", "tier"]
     search_fields = ["user__username", "user__email"]
     raw_id_fields = ["user"]
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(admin.ModelAdmin):
+    """Email as it arrived, and what became of it; held mail first, for an agent to review.
+
+    Approving a held email runs the same processing as a delivery does, as reviewed by the
+    agent (see ``inbound.mail_process``); the record itself is never edited.
+    """
+
+    list_display = [
+        "received_at",
+        "status",
+        "from_address",
+        "subject",
+        "transport",
+        "ticket_link",
+        "reason",
+    ]
+    list_filter = ["status", "transport", "received_at"]
+    search_fields = ["=message_id", "from_address", "subject", "to_addresses"]
+    date_hierarchy = "received_at"
+    list_select_related = ["ticket"]
+    fields = [
+        "status",
+        "reason",
+        "ticket_link",
+        "ticket_message",
+        "processed_at",
+        "received_at",
+        "transport",
+        "message_id",
+        "from_address",
+        "to_addresses",
+        "subject",
+        "text",
+        "headers",
+    ]
+    readonly_fields = fields
+    actions = ["process_after_review", "ignore"]
+
+    def get_ordering(self, request: HttpRequest) -> list:
+        held_first = Case(When(status=InboundMail.Status.HELD, then=Value(0)), default=Value(1))
+        return [held_first.asc(), "-received_at", "-id"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # mail arrives; it is not written here
+
+    @admin.display(description="ticket", ordering="ticket_id")
+    def ticket_link(self, obj: InboundMail):
+        if obj.ticket_id is None:
+            return "—"
+        url = reverse("admin:support_ticket_change", args=[obj.ticket_id])
+        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+
+    @admin.display(description="what it says")
+    def text(self, obj: InboundMail) -> str:
+        return inbound.mail_text(obj)
+
+    @admin.action(description="Create ticket / attach, as reviewed", permissions=["change"])
+    def process_after_review(self, request: HttpRequest, queryset: QuerySet[InboundMail]) -> None:
+        for mail in queryset:
+            if mail.status != InboundMail.Status.HELD:
+                self.message_user(
+                    request, f"{mail}: only held email is reviewed.", messages.WARNING
+                )
+                continue
+            mail = inbound.mail_process(mail_id=mail.pk, reviewer=request.user)
+            level = messages.SUCCESS if mail.status != InboundMail.Status.HELD else messages.ERROR
+            self.message_user(
+                request, f"{mail}: {mail.get_status_display()}, {mail.reason}.", level
+            )
+
+    @admin.action(description="Ignore (no ticket, no answer)", permissions=["change"])
+    def ignore(self, request: HttpRequest, queryset: QuerySet[InboundMail]) -> None:
+        ignored = sum(inbound.mail_ignore(mail=mail, by=request.user) for mail in queryset)
+        self.message_user(request, f"Ignored {ignored} email(s).", messages.SUCCESS)

@@ -11,7 +11,7 @@ from eventplatform.idempotency import idempotent_create
 
 from . import services
 from .audience import is_agent
-from .models import Ticket
+from .models import Channel, Ticket
 from .serializers import (
     MessageCreateSerializer,
     MessageSerializer,
@@ -106,7 +106,9 @@ class TicketViewSet(
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = TicketCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        ticket = services.ticket_create(customer=request.user, **incoming.validated_data)
+        ticket = services.ticket_create(
+            customer=request.user, channel=Channel.API, **incoming.validated_data
+        )
         return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args, **kwargs) -> Response:
@@ -142,6 +144,6 @@ class TicketViewSet(
         incoming = MessageCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         message = services.message_post(
-            ticket=ticket, author=request.user, **incoming.validated_data
+            ticket=ticket, author=request.user, channel=Channel.API, **incoming.validated_data
         )
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)

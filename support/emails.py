@@ -2,7 +2,8 @@
 
 from eventplatform.mail import send_templated, site_url
 
-from .models import Message, SlaTarget, Ticket
+from .models import InboundMail, Message, SlaTarget, Ticket
+from .reply_addresses import reply_address
 
 
 def ticket_url(ticket: Ticket) -> str:
@@ -34,6 +35,9 @@ def send_acknowledgement(ticket: Ticket, *, priority: str, event_id: str) -> Non
         },
         event_id=event_id,
         kind="ack",
+        reply_to=reply_address(ticket.pk),
+        # RFC 3834: an automatic response; well-behaved mail systems answer it with nothing.
+        headers={"Auto-Submitted": "auto-replied"},
     )
 
 
@@ -53,4 +57,18 @@ def send_reply_notification(message: Message, *, event_id: str) -> None:
         },
         event_id=event_id,
         kind="reply",
+        reply_to=reply_address(ticket.pk),
+        headers=_threading_headers(ticket),
     )
+
+
+def _threading_headers(ticket: Ticket) -> dict[str, str]:
+    """In-Reply-To/References to the customer's last email on the ticket, so that their mail
+    client shows the answer in the conversation they wrote."""
+    last = (
+        InboundMail.objects.filter(ticket=ticket, status=InboundMail.Status.PROCESSED)
+        .order_by("-received_at", "-id")
+        .values_list("message_id", flat=True)
+        .first()
+    )
+    return {"In-Reply-To": last, "References": last} if last else {}

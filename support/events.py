@@ -7,6 +7,7 @@ addressed to agents alone, so no customer channel can carry one.
 """
 
 from datetime import datetime
+from typing import Literal
 
 from eventplatform.events import EventType, Payload, user_group
 from eventplatform.users import display_name
@@ -32,6 +33,9 @@ class TicketCreated(Payload):
     """The ticket's priority: low, normal, high or urgent."""
     created_at: datetime
     """When it was created."""
+    channel: Literal["web", "api", "email"] | None = None
+    """How it reached the platform: web, api or email (null in events recorded before the
+    platform kept channels)."""
 
     @classmethod
     def from_ticket(cls, ticket: Ticket) -> "TicketCreated":
@@ -44,6 +48,7 @@ class TicketCreated(Payload):
             status=ticket.status,
             priority=ticket.priority,
             created_at=ticket.created_at,
+            channel=ticket.channel,
         )
 
 
@@ -125,6 +130,9 @@ class MessagePosted(Payload):
     """The text, as written (plain text, never HTML)."""
     created_at: datetime
     """When it was created."""
+    channel: Literal["web", "api", "email"] | None = None
+    """How it reached the platform: web, api or email (null in events recorded before the
+    platform kept channels)."""
 
     @classmethod
     def from_message(cls, message: Message) -> "MessagePosted":
@@ -137,6 +145,7 @@ class MessagePosted(Payload):
             from_agent=message.from_agent,
             body=message.body,
             created_at=message.created_at,
+            channel=message.channel,
         )
 
 
@@ -153,6 +162,9 @@ class InternalNoteAdded(Payload):
     """The note's text (agents only; never on a customer's stream)."""
     created_at: datetime
     """When it was created."""
+    channel: Literal["web", "api", "email"] | None = None
+    """How it reached the platform: web, api or email (null in events recorded before the
+    platform kept channels)."""
 
     @classmethod
     def from_message(cls, message: Message) -> "InternalNoteAdded":
@@ -163,6 +175,7 @@ class InternalNoteAdded(Payload):
             author_name=display_name(message.author),
             body=message.body,
             created_at=message.created_at,
+            channel=message.channel,
         )
 
 
@@ -242,4 +255,23 @@ SLA_BREACHED = EventType(
     SlaBreached,
     audience=_agents,
     description="A ticket's first-response due time passed without an agent reply.",
+)
+
+
+class EmailReceived(Payload):
+    inbound_mail_id: int
+    """The stored inbound email (in the admin under Inbound emails)."""
+    message_id: str
+    """Its Message-ID header; the same one twice is stored once."""
+    from_address: str
+    """The sender's address, lower-cased; empty when the mail named none."""
+    transport: str
+    """How it arrived: smtp, lmtp, or the email provider whose webhook delivered it."""
+
+
+EMAIL_RECEIVED = EventType(
+    "support.email.received.v1",
+    EmailReceived,
+    # No audience: what agents see live is the ticket or message the processing makes.
+    description="An email to the support address was stored; processing it is its delivery.",
 )

@@ -5,12 +5,19 @@ scheduling converge on the ticket's current state, and emails carry a Message-ID
 from the event so that a repeated send is recognisable.
 """
 
+from anymail.signals import inbound as provider_inbound_mail
 from django.conf import settings
 
 from eventplatform.events import Event, PermanentFailure, Skip, post_event, subscribe
 
-from . import emails, services, slack
-from .events import MESSAGE_POSTED, SLA_BREACHED, TICKET_CREATED, TICKET_PRIORITISED
+from . import emails, inbound, services, slack
+from .events import (
+    EMAIL_RECEIVED,
+    MESSAGE_POSTED,
+    SLA_BREACHED,
+    TICKET_CREATED,
+    TICKET_PRIORITISED,
+)
 from .models import Message, Ticket
 
 
@@ -104,3 +111,13 @@ def email_customer_about_reply(event: Event) -> None:
         raise Skip(f"customer {message.ticket.customer_id} has no email address")
     emails.send_reply_notification(message, event_id=str(event.id))
 
+
+@subscribe(EMAIL_RECEIVED, name="support.inbound-email")
+def process_inbound_email(event: Event) -> None:
+    """Turn a stored email into a ticket or a reply, or hold or ignore it (support/inbound.py)."""
+    inbound.mail_process(mail_id=event.data.inbound_mail_id)
+
+
+# Email providers' inbound webhooks (django-anymail) store mail the same way the SMTP receiver
+# does; the webhook answers the provider only once the mail is committed.
+provider_inbound_mail.connect(inbound.store_provider_mail, dispatch_uid="support.inbound-email")

@@ -43,6 +43,14 @@ class Status(models.TextChoices):
 ACTIVE_STATUSES = (Status.OPEN, Status.PENDING)
 
 
+class Channel(models.TextChoices):
+    """How a ticket or a message reached the platform."""
+
+    WEB = "web", "Web"
+    API = "api", "API"
+    EMAIL = "email", "Email"
+
+
 class CustomerProfile(models.Model):
     """What prioritisation rules may know about a customer besides what they wrote."""
 
@@ -200,6 +208,12 @@ class Ticket(EventedModel):
     sla_due_at = models.DateTimeField("first response due", null=True, blank=True, db_index=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    channel = models.CharField(
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.WEB,
+        help_text="How the customer opened the ticket.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -242,6 +256,12 @@ class Message(models.Model):
     )
     from_agent = models.BooleanField(default=False)
     internal = models.BooleanField(default=False, help_text="Internal note: agents only.")
+    channel = models.CharField(
+        max_length=10,
+        choices=Channel.choices,
+        default=Channel.WEB,
+        help_text="How the message reached the platform.",
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -250,3 +270,76 @@ class Message(models.Model):
     def __str__(self) -> str:
         kind = "note" if self.internal else "message"
         return f"{kind} on {reference_for(self.ticket_id)} by {self.author}"
+
+
+class Attachment(models.Model):
+    """A file that came with a message; served only by the download view, never as media."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="attachments/%Y/%m/")
+    filename = models.CharField(max_length=255, help_text="As the sender named it, sanitised.")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField(help_text="Bytes.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class InboundMail(models.Model):
+    """One email as it arrived, stored before the sender's server is answered.
+
+    Processing reads it back from here (a delivery of ``support.email.received.v1``), so a
+    crash after the answer loses nothing, and an agent can review a held mail as it was sent.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        HELD = "held", "Held for review"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    message_id = models.CharField(
+        "Message-ID",
+        max_length=255,
+        unique=True,
+        help_text="The sender's Message-ID; the same one twice is processed once.",
+    )
+    from_address = models.CharField(max_length=254, blank=True)
+    to_addresses = models.TextField(blank=True, help_text="Envelope and header recipients.")
+    subject = models.CharField(max_length=255, blank=True)
+    headers = models.TextField(blank=True, help_text="The header block as received.")
+    raw = models.BinaryField(help_text="The whole message as received, bytes for bytes.")
+    transport = models.CharField(
+        max_length=40, help_text='"smtp", or the email provider whose webhook delivered it.'
+    )
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    reason = models.CharField(max_length=255, blank=True, help_text="Why it has its status.")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.SET_NULL, null=True, blank=True, related_name="inbound_mails"
+    )
+    # Not ``message``: its ``message_id`` column would clash with the header's field.
+    ticket_message = models.ForeignKey(
+        Message,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="inbound_mails",
+        help_text="The message it became on its ticket.",
+    )
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "inbound email"
+        indexes = [models.Index(fields=["from_address", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_address or 'unknown sender'}: {self.subject or '(no subject)'}"

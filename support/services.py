@@ -19,6 +19,7 @@ from eventplatform.users import display_name
 from .audience import is_agent
 from .models import (
     ACTIVE_STATUSES,
+    Channel,
     CustomerProfile,
     Message,
     PrioritisationRule,
@@ -108,9 +109,11 @@ def ticket_prioritise(*, ticket_id: int) -> Ticket:
 # --- tickets ----------------------------------------------------------------------------------
 
 
-def ticket_create(*, customer: AbstractBaseUser, subject: str, body: str) -> Ticket:
+def ticket_create(
+    *, customer: AbstractBaseUser, subject: str, body: str, channel: str = Channel.WEB
+) -> Ticket:
     """Open a ticket for ``customer``; raise ``ValidationError`` naming the field otherwise."""
-    ticket = Ticket(customer=customer, subject=subject.strip(), body=body.strip())
+    ticket = Ticket(customer=customer, subject=subject.strip(), body=body.strip(), channel=channel)
     # The customer is a user row the caller has read already (the signed-in user): checking
     # that it exists would read it again, on every ticket.
     ticket.full_clean(exclude=["customer"])
@@ -179,12 +182,22 @@ def message_post_check(*, ticket: Ticket, author: AbstractBaseUser, internal: bo
 
 
 def message_post(
-    *, ticket: Ticket, author: AbstractBaseUser, body: str, internal: bool = False
+    *,
+    ticket: Ticket,
+    author: AbstractBaseUser,
+    body: str,
+    internal: bool = False,
+    channel: str = Channel.WEB,
 ) -> Message:
     """Add a reply or, for agents, an internal note; a first public agent reply meets the SLA."""
     agent = message_post_check(ticket=ticket, author=author, internal=internal)
     message = Message(
-        ticket=ticket, author=author, body=body.strip(), from_agent=agent, internal=internal
+        ticket=ticket,
+        author=author,
+        body=body.strip(),
+        from_agent=agent,
+        internal=internal,
+        channel=channel,
     )
     message.full_clean()
     with transaction.atomic():

@@ -17,5 +17,6 @@ urlpatterns = [
     path("agent/tickets/<int:pk>/", views.agent_ticket, name="agent-ticket"),
     path("agent/tickets/<int:pk>/messages/", views.agent_post_message, name="agent-message"),
     path("agent/tickets/<int:pk>/update/", views.agent_update_ticket, name="agent-update"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment-download"),
     path("api/v1/", include(router.urls)),
 ]

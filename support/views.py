@@ -1,24 +1,30 @@
-"""Web pages: the customer portal and the agents' live queue and ticket page.
+"""Web pages: the customer portal, the agents' live queue and ticket page, and attachments.
 
 Each page renders its state in HTML; static/js/support-*.js applies live events on top.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_GET, require_POST
 
 from eventplatform.events import live_page
 
 from . import services
 from .audience import is_agent
 from .forms import ReplyForm, TicketForm, TicketUpdateForm
-from .models import ACTIVE_STATUSES, Priority, Status, Ticket
+from .models import ACTIVE_STATUSES, Attachment, Message, Priority, Status, Ticket
+
+logger = logging.getLogger(__name__)
 
 
 def agent_required(view: Callable) -> Callable:
@@ -38,6 +44,11 @@ def _form_errors(form, error: ValidationError) -> None:
     for field, problems in error.message_dict.items():
         for problem in problems:
             form.add_error(field if field in form.fields else None, problem)
+
+
+def _conversation(ticket: Ticket, user) -> QuerySet[Message]:
+    """The messages ``user`` may read on a ticket page, with their attachments in one query."""
+    return services.message_list(ticket=ticket, user=user).prefetch_related("attachments")
 
 
 # --- customers --------------------------------------------------------------------------------
@@ -92,7 +103,7 @@ def _render_customer_ticket(
         "support/ticket_detail.html",
         {
             "ticket": ticket,
-            "messages_list": services.message_list(ticket=ticket, user=request.user),
+            "messages_list": _conversation(ticket, request.user),
             "form": form,
             "closed": ticket.status == Status.CLOSED,
         },
@@ -143,7 +154,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def _agent_ticket_context(ticket: Ticket, user, reply_form: ReplyForm | None = None) -> dict:
     return {
         "ticket": ticket,
-        "messages_list": services.message_list(ticket=ticket, user=user),
+        "messages_list": _conversation(ticket, user),
         "form": reply_form or ReplyForm(),
         "statuses": Status.choices,
         "priorities": Priority.choices,
@@ -202,3 +213,51 @@ def agent_update_ticket(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect("support:agent-ticket", pk=pk)
+
+
+# --- attachments ------------------------------------------------------------------------------
+
+# Types a browser shows as what they are and never runs as a page of this site. Anything else
+# (HTML, SVG, XML, scripts, or a type the sender made up) is served as opaque bytes.
+SAFE_CONTENT_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+)
+
+
+def served_content_type(declared: str) -> str:
+    """The Content-Type a download is served with: the declared media type when it is safe,
+    else ``application/octet-stream``. Parameters (a charset) are dropped: no page is rendered."""
+    media_type = declared.split(";", 1)[0].strip().lower()
+    return media_type if media_type in SAFE_CONTENT_TYPES else "application/octet-stream"
+
+
+@login_required
+@require_GET
+@cache_control(private=True)
+@csp_update({"sandbox": True})
+def attachment_download(request: HttpRequest, pk: int) -> FileResponse:
+    """A message's file, for whoever may read that message; anyone else gets a 404, so that
+    an attachment's existence is not revealed."""
+    attachment = get_object_or_404(Attachment.objects.select_related("message__ticket"), pk=pk)
+    ticket = attachment.message.ticket
+    readable = (
+        is_agent(request.user) or ticket.customer_id == request.user.pk
+    ) and services.message_list(ticket=ticket, user=request.user).filter(
+        pk=attachment.message_id
+    ).exists()
+    if not readable:
+        raise Http404("No such attachment.")
+    try:
+        file = attachment.file.open("rb")
+    except FileNotFoundError:
+        # The row outlived its file (storage restored from an older backup, say).
+        logger.error("attachment %s: file %s is missing from storage", pk, attachment.file.name)
+        raise Http404("No such attachment.") from None
+    response = FileResponse(
+        file,
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=served_content_type(attachment.content_type),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.test import override_settings
 from django_q.signing import SignedPackage
 
 from eventplatform.events.queue import broker
@@ -47,6 +48,14 @@ def pytest_collection_modifyitems(items):
         if "/tests/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def media_root(tmp_path_factory):
+    """Stored files (email attachments) go to a directory of the test session's own, never
+    to the checkout's ``media/``."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        yield
 
 
 @pytest.fixture(autouse=True)

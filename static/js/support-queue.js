@@ -131,6 +131,9 @@
       Live.el("td", { class: "col-ref" }, data.reference),
       Live.el("td", { class: "subject" }, Live.el("a", { href: urlFor(table.dataset.ticketUrl, data.ticket_id) }, data.subject)),
       Live.el("td", { class: "col-customer", dataset: { label: "Customer" } }, data.customer_name),
+      // Events published before tickets recorded their channel carry none.
+      Live.el("td", { class: "col-channel", dataset: { label: "Channel", field: "channel", value: data.channel || "" } },
+        data.channel ? CHOICES.channel[data.channel] || data.channel : ""),
       Live.el("td", { class: "col-priority" }, badge("priority", data.priority, data.priority)),
       Live.el("td", { class: "col-status" }, badge("status", data.status, "status-" + data.status)),
       Live.el("td", { class: "col-assignee", dataset: { label: "Assignee", field: "assignee" } }, assigneeContent("")),

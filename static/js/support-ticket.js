@@ -34,6 +34,25 @@
     if (control) control.value = value;
   }
 
+  function channelLabel(channel) {
+    return CHOICES.channel[channel] || channel;
+  }
+
+  // A message's files are stored after the message itself, so the event that announces it
+  // cannot list them: the page, rendered again by the server, can. Only mail brings files.
+  async function loadAttachments(messageId) {
+    const response = await fetch(location.pathname, {
+      headers: { Accept: "text/html" },
+      credentials: "same-origin",
+    });
+    if (!response.ok) return;
+    const rendered = new DOMParser().parseFromString(await response.text(), "text/html");
+    const files = rendered.querySelector(`[data-message-id="${messageId}"] [data-attachments]`);
+    const message = page.querySelector(`[data-message-id="${messageId}"]`);
+    if (!files || !message || message.querySelector("[data-attachments]")) return;
+    message.append(document.importNode(files, true));
+  }
+
   function addMessage(data, internal) {
     const list = page.querySelector("[data-messages]");
     if (!list || list.querySelector(`[data-message-id="${data.message_id}"]`)) return;
@@ -43,11 +62,15 @@
     const tag = internal
       ? Live.el("span", { class: "badge" }, "Internal note")
       : data.from_agent ? Live.el("span", { class: "badge normal" }, "Support") : null;
+    // Events published before messages recorded their channel carry none.
+    const channel = data.channel
+      ? Live.el("span", { class: "channel", dataset: { channel: data.channel } }, "via " + channelLabel(data.channel))
+      : null;
     const message = Live.el(
       "article",
       { class: classes.join(" "), dataset: { messageId: String(data.message_id) } },
       Live.el("div", { class: "meta" },
-        Live.el("strong", {}, data.author_name), tag,
+        Live.el("strong", {}, data.author_name), tag, channel,
         Live.el("time", { datetime: data.created_at }, formatTime(data.created_at))),
       Live.el("div", { class: "pre" }, data.body),
     );
@@ -55,7 +78,10 @@
     if (empty) empty.hidden = true;
     list.insertBefore(message, empty);
     const kind = internal ? "Internal note" : data.from_agent ? "Reply" : "Message";
-    Live.announce(`${kind} from ${data.author_name}: ${data.body.slice(0, 140)}`);
+    // Mail is the channel worth hearing; "via Web" on every reply would be noise.
+    const via = data.channel === "email" ? ` via ${channelLabel(data.channel)}` : "";
+    Live.announce(`${kind} from ${data.author_name}${via}: ${data.body.slice(0, 140)}`);
+    if (data.channel === "email") loadAttachments(data.message_id);
   }
 
   function setField(field, ...content) {

@@ -6,7 +6,7 @@ from django.utils.html import json_script
 from django.utils.safestring import SafeString
 
 from ..audience import is_agent as _is_agent
-from ..models import ACTIVE_STATUSES, PRIORITY_RANK, Priority, Status
+from ..models import ACTIVE_STATUSES, PRIORITY_RANK, Channel, Priority, Status
 
 register = template.Library()
 
@@ -19,11 +19,13 @@ def is_agent(user) -> bool:
 
 @register.simple_tag
 def support_choices() -> SafeString:
-    """The labels of statuses and priorities, each priority's queue rank and the active
-    statuses, for the pages' scripts: the models define them once, the scripts read them here."""
+    """The labels of statuses, priorities and channels, each priority's queue rank and the
+    active statuses, for the pages' scripts: the models define them once, the scripts read them
+    here."""
     choices = {
         "status": dict(Status.choices),
         "priority": dict(Priority.choices),
+        "channel": dict(Channel.choices),
         "rank": PRIORITY_RANK,
         "active": ACTIVE_STATUSES,
     }

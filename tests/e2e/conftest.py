@@ -13,6 +13,8 @@ from tests.receivers import HttpReceiver, SmtpReceiver, free_port
 from tests.stack import ROOT, Processes, stack_env
 
 CRM_SECRET = "whsec_" + "ZTJlLXNlY3JldC1mb3ItY3JtLXdlYmhvb2tz"
+# The support address mail is written to; the stack's processes and the tests agree on it.
+SUPPORT_ADDRESS = "support@example.com"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -51,6 +53,10 @@ def stack(django_db_setup, smtp_receiver, crm_receiver, slack_receiver, tmp_path
             CRM_WEBHOOK_URL=crm_receiver.url,
             CRM_WEBHOOK_SECRET=CRM_SECRET,
             SLACK_WEBHOOK_URL=slack_receiver.url,
+            # Support by email: replies to this address thread onto tickets, and the files
+            # the worker stores are the ones the web process serves.
+            SUPPORT_EMAIL_ADDRESS=SUPPORT_ADDRESS,
+            MEDIA_ROOT=str(tmp_path_factory.mktemp("media")),
         ),
         tmp_path_factory.mktemp("stack"),
     )

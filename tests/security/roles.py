@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.test import Client
 from rest_framework.test import APIClient
 
 from eventplatform.events.models import Delivery, Event
 from support import services as support
 from support.audience import AGENTS_ROLE
+from support.models import Attachment
 from tests.clients import api_client_for
 from tests.factories import UserFactory
 from tests.training.factories import course_with_lessons
@@ -98,8 +101,10 @@ def build_world() -> World:
     customer_ticket = support.ticket_create(
         customer=users["customer"], subject="Export is empty", body="The CSV has no rows."
     )
-    support.message_post(ticket=customer_ticket, author=users["agent"], body="Looking into it.")
-    support.message_post(
+    reply = support.message_post(
+        ticket=customer_ticket, author=users["agent"], body="Looking into it."
+    )
+    note = support.message_post(
         ticket=customer_ticket, author=users["agent"], body="Known bug, see #42.", internal=True
     )
     other_ticket = support.ticket_create(
@@ -139,6 +144,16 @@ def build_world() -> World:
         handler="support.crm-update",
         defaults={"status": Delivery.Status.DEAD, "attempts": 5},
     )
+    reply_file, note_file = (
+        Attachment.objects.create(
+            message=message,
+            file=default_storage.save("attachments/world/log.txt", ContentFile(b"a log")),
+            filename="log.txt",
+            content_type="text/plain",
+            size=5,
+        )
+        for message in (reply, note)
+    )
     return World(
         users=users,
         sessions={role: _session_key(user) for role, user in users.items()},
@@ -156,5 +171,7 @@ def build_world() -> World:
             "event": str(created.id),
             "chain": created.correlation_id,
             "delivery": delivery.pk,
+            "reply_file": reply_file.pk,
+            "note_file": note_file.pk,
         },
     )

@@ -24,6 +24,7 @@ from django.contrib import admin
 from django.test import override_settings
 from django.urls import URLResolver, get_resolver, resolve, reverse
 
+from eventplatform.urls import ANYMAIL_INBOUND_WEBHOOKS
 from support import services as support
 from tests.factories import PASSWORD
 from tests.security.roles import ANONYMOUS, FAST_HASHERS, ROLES, SIGNED_IN, World, create_cast
@@ -178,6 +179,9 @@ PAGE_ROWS = [
         {"email_instructor_updates": "on"},
     ),
     Row("POST", "/notifications/{notification}/read/", page(404, learner=302)),
+    # A message's files: whoever may read the message; to anyone else they do not exist.
+    Row("GET", "/attachments/{reply_file}/", page(404, customer=200, agent=200)),
+    Row("GET", "/attachments/{note_file}/", page(404, agent=200)),
     # Operators: the event health page reads deliveries, as the admin's list of them does.
     Row("GET", "/events/health/", NOT_STAFF | {"staff": 403, "operator": 200, "superuser": 200}),
     Row("GET", "/events/chains/", NOT_STAFF | {"staff": 403, "operator": 200, "superuser": 200}),
@@ -206,6 +210,7 @@ ADMIN_MODELS = {
     "support.PrioritisationRule": True,
     "support.SlaTarget": True,
     "support.CustomerProfile": True,
+    "support.InboundMail": False,
     "training.Course": True,
     "training.Enrollment": True,
     "training.Notification": False,
@@ -239,6 +244,11 @@ ADMIN_ROWS = list(admin_rows())
 NOT_IN_THE_MATRIX = {
     "readyz": "a load balancer's probe, open to all: it answers with the platform's readiness",
     "metrics": "guarded by its bearer token, not a role: test_metrics_need_their_bearer_token",
+    **dict.fromkeys(
+        (f"anymail:{route.name}" for route in ANYMAIL_INBOUND_WEBHOOKS),
+        "an email provider's inbound webhook, guarded by the provider's credentials, not a role: "
+        "test_a_webhook_without_the_providers_credentials_stores_nothing",
+    ),
 }
 
 
