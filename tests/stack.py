@@ -6,6 +6,7 @@ and are stopped by the fixture that started them.
 
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 import time
@@ -94,6 +95,20 @@ class Processes:
 
     def start_scheduler(self, name: str = "scheduler") -> None:
         self._spawn(name, [sys.executable, "manage.py", "run_scheduler"])
+
+    def start_mail_receiver(self, name: str, port: int) -> None:
+        """Start ``run_mail_receiver`` (SMTP) on ``port``; returns once it answers EHLO."""
+        self._spawn(name, [sys.executable, "manage.py", "run_mail_receiver", "--port", str(port)])
+
+        def answers() -> bool:
+            """the mail receiver answers EHLO"""
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=1) as smtp:
+                    return smtp.ehlo()[0] == 250
+            except OSError:
+                return False
+
+        wait_for(answers, timeout=30)
 
     def cluster(self, name: str) -> list[psutil.Process]:
         """The processes of the cluster that worker ``name`` supervises: the qcluster first."""

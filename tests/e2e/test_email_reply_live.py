@@ -6,12 +6,8 @@ to the agent's socket, as a web reply would be.
 """
 
 import base64
-import os
 import re
-import signal
 import smtplib
-import subprocess
-import sys
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -22,7 +18,6 @@ from support.reply_addresses import reply_address
 from support.services import ticket_create
 from tests.e2e.conftest import SUPPORT_ADDRESS, screenshot, user
 from tests.receivers import free_port
-from tests.stack import ROOT, wait_for
 
 # A 1 x 1 PNG: the screenshot the customer sends along.
 PNG = base64.b64decode(
@@ -32,38 +27,12 @@ PNG = base64.b64decode(
 
 
 @pytest.fixture(scope="module")
-def mail_receiver(stack, tmp_path_factory):
-    """``manage.py run_mail_receiver`` on a free port; yields its (host, port)."""
+def mail_receiver(stack):
+    """``manage.py run_mail_receiver`` beside the stack, on a free port; yields its address."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("mail-receiver") / "receiver.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "run_mail_receiver", "--port", str(port)],
-        cwd=ROOT,
-        env=stack.env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-    def answers() -> bool:
-        """the mail receiver answers EHLO"""
-        try:
-            with smtplib.SMTP("127.0.0.1", port, timeout=1) as smtp:
-                return smtp.ehlo()[0] == 250
-        except OSError:
-            return False
-
-    try:
-        wait_for(answers, timeout=30)
-        yield "127.0.0.1", port
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        log.close()
+    stack.start_mail_receiver("mail", port)
+    yield "127.0.0.1", port
+    stack.stop("mail")
 
 
 def wait_live(page) -> None:
