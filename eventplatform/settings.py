@@ -346,7 +346,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 
 # django-anymail: every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"], e.g.
 # ANYMAIL_WEBHOOK_SECRET="user:password" (the basic-auth credentials the provider's inbound
-# webhook URL carries; required in production) or ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
+# webhook URL carries) or ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY. With DEBUG off, a provider's
+# inbound endpoint answers 404 until one of them authenticates its posts.
 ANYMAIL = {
     name.removeprefix("ANYMAIL_"): value
     for name, value in os.environ.items()
@@ -371,11 +372,17 @@ if SUPPORT_EMAIL_UNKNOWN_SENDERS not in ("hold", "create"):
 # Mail from one sender beyond this many per window is held for review (a flood, a loop).
 SUPPORT_EMAIL_RATE_LIMIT = int(os.environ.get("SUPPORT_EMAIL_RATE_LIMIT", "10"))
 SUPPORT_EMAIL_RATE_WINDOW = int(os.environ.get("SUPPORT_EMAIL_RATE_WINDOW", "3600"))  # seconds
-# Attachments kept with a message: at most this size each (bytes), of these content types.
-# Others are dropped, and the message says which and why.
+# The authserv-id in the Authentication-Results header (RFC 8601) that the platform's own mail
+# server or provider adds, e.g. "mx.example.com"; that server must remove headers claiming this
+# id from mail it receives. A reply matched only by the [T-00012] in its subject is attached
+# when that header says dmarc=pass, else held for review. Empty: no sender is authenticated.
+SUPPORT_EMAIL_AUTHSERV_ID = os.environ.get("SUPPORT_EMAIL_AUTHSERV_ID", "")
+# Attachments kept with a message: at most this size each (bytes), of these content types, at
+# most this many per email. Others are dropped, and the message says which and why.
 SUPPORT_ATTACHMENT_MAX_BYTES = int(
     os.environ.get("SUPPORT_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))
 )
+SUPPORT_ATTACHMENT_MAX_COUNT = int(os.environ.get("SUPPORT_ATTACHMENT_MAX_COUNT", "20"))
 SUPPORT_ATTACHMENT_TYPES = [
     content_type.strip().lower()
     for content_type in os.environ.get(

@@ -6,6 +6,8 @@ customer submits one, then only its status, priority and assignee change. What a
 wrote, and the messages, are a record: shown, never edited or deleted.
 """
 
+import logging
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -26,6 +28,8 @@ from .models import (
     Status,
     Ticket,
 )
+
+logger = logging.getLogger(__name__)
 
 # What a customer submits, as through the API; read-only once the ticket exists.
 SUBMITTED_FIELDS = ["customer", "subject", "body"]
@@ -259,6 +263,10 @@ class InboundMailAdmin(admin.ModelAdmin):
         held_first = Case(When(status=InboundMail.Status.HELD, then=Value(0)), default=Value(1))
         return [held_first.asc(), "-received_at", "-id"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundMail]:
+        # A list of mail need not carry every message whole; a record's page reads its own.
+        return super().get_queryset(request).defer("raw", "headers")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # mail arrives; it is not written here
 
@@ -281,7 +289,18 @@ class InboundMailAdmin(admin.ModelAdmin):
                     request, f"{mail}: only held email is reviewed.", messages.WARNING
                 )
                 continue
-            mail = inbound.mail_process(mail_id=mail.pk, reviewer=request.user)
+            try:
+                mail = inbound.mail_process(mail_id=mail.pk, reviewer=request.user)
+            except Exception as error:
+                # One email that cannot be processed stays held; the others still are.
+                logger.exception("processing inbound email %s after review failed", mail.pk)
+                self.message_user(
+                    request,
+                    f"{mail}: could not be processed ({type(error).__name__}: {error}); "
+                    "it stays held.",
+                    messages.ERROR,
+                )
+                continue
             level = messages.SUCCESS if mail.status != InboundMail.Status.HELD else messages.ERROR
             self.message_user(
                 request, f"{mail}: {mail.get_status_display()}, {mail.reason}.", level

@@ -2,7 +2,7 @@
 
 from eventplatform.mail import send_templated, site_url
 
-from .models import InboundMail, Message, SlaTarget, Ticket
+from .models import Channel, InboundMail, Message, SlaTarget, Ticket
 from .reply_addresses import reply_address
 
 
@@ -36,8 +36,12 @@ def send_acknowledgement(ticket: Ticket, *, priority: str, event_id: str) -> Non
         event_id=event_id,
         kind="ack",
         reply_to=reply_address(ticket.pk),
-        # RFC 3834: an automatic response; well-behaved mail systems answer it with nothing.
-        headers={"Auto-Submitted": "auto-replied"},
+        # RFC 3834: automatic mail, which well-behaved mail systems answer with nothing; a
+        # response to the customer's email (auto-replied, threaded onto it), or on its own
+        # for a ticket from the web or the API (auto-generated).
+        headers={"Auto-Submitted": "auto-replied", **_threading_headers(ticket)}
+        if ticket.channel == Channel.EMAIL
+        else {"Auto-Submitted": "auto-generated"},
     )
 
 

@@ -4,9 +4,11 @@ from email.message import EmailMessage
 
 import pytest
 from django.contrib.admin import helpers
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from support import inbound
+from support import inbound, services
 from support.models import InboundMail, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +80,43 @@ def test_the_record_shows_what_the_email_says_as_text(admin_client):
 
     assert "Hello, I need help with my order." in page.content.decode()
     assert admin_client.get(reverse("admin:support_inboundmail_add")).status_code == 403
+
+
+def test_a_review_that_fails_reports_it_and_the_other_emails_are_still_processed(
+    admin_client, monkeypatch
+):
+    failing = arrive("first@elsewhere.example", "Fails")
+    fine = arrive("second@elsewhere.example", "Works")
+    create = services.ticket_create
+
+    def fail_for_the_first(*, customer, **kwargs):
+        if customer.email == "first@elsewhere.example":
+            raise ConnectionError("connection reset")
+        return create(customer=customer, **kwargs)
+
+    monkeypatch.setattr(services, "ticket_create", fail_for_the_first)
+    response = admin_client.post(
+        CHANGELIST,
+        {"action": "process_after_review", helpers.ACTION_CHECKBOX_NAME: [failing.pk, fine.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert any("could not be processed (ConnectionError: connection reset)" in m for m in shown)
+    failing.refresh_from_db()
+    fine.refresh_from_db()
+    assert failing.status == InboundMail.Status.HELD
+    assert fine.status == InboundMail.Status.PROCESSED
+    assert Ticket.objects.get().customer.email == "second@elsewhere.example"
+
+
+def test_the_list_of_email_does_not_load_each_message_whole(admin_client):
+    arrive("stranger@elsewhere.example", "Large one")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(CHANGELIST)
+
+    assert "Large one" in page.content.decode()
+    listed = [q["sql"] for q in queries if 'FROM "support_inboundmail"' in q["sql"]]
+    assert listed and not any('"support_inboundmail"."raw"' in sql for sql in listed)

@@ -17,7 +17,7 @@ from eventplatform.events.models import Delivery, Event
 from eventplatform.events.reconciler import reconcile
 from support import inbound, services
 from support.mail_receiver import mail_receiver
-from support.models import Channel, InboundMail, Message, Priority, Ticket
+from support.models import Channel, InboundMail, Message, Priority, Status, Ticket
 from support.reply_addresses import reply_address
 from tests.factories import UserFactory
 from tests.receivers import free_port
@@ -114,6 +114,7 @@ def test_mail_from_a_known_customer_becomes_a_ticket_with_every_reaction(
     assert ack["Auto-Submitted"] == "auto-replied"
     mail = InboundMail.objects.get()
     assert (mail.status, mail.ticket, mail.transport) == (MailStatus.PROCESSED, ticket, "smtp")
+    assert ack["In-Reply-To"] == ack["References"] == mail.message_id, "in the customer's thread"
 
 
 @smtp_db
@@ -384,6 +385,67 @@ def test_a_webhook_without_the_providers_credentials_stores_nothing(
     assert not InboundMail.objects.exists()
 
 
+def png_attachment(size: int) -> dict:
+    content = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * (size // 256)
+    return {
+        "Name": "screenshot.png",
+        "Content": base64.b64encode(content).decode(),
+        "ContentType": "image/png",
+        "ContentLength": len(content),
+    }
+
+
+@pytest.mark.django_db
+def test_a_provider_webhook_takes_a_mail_larger_than_djangos_upload_cap(
+    client, inbound_settings, webhook_secret, customer
+):
+    # Postmark posts a 3 MB screenshot as 4 MB of base64 inside the JSON body.
+    payload = postmark_inbound(
+        sender=customer.email,
+        message_id="<big@customer.example.org>",
+        attachments=[png_attachment(3 * 1024 * 1024)],
+    )
+
+    assert post_webhook(client, payload).status_code == 200
+
+    mail = inbound.mail_process(mail_id=InboundMail.objects.get().pk)
+    (attachment,) = mail.ticket_message.attachments.all()
+    assert attachment.size == 3 * 1024 * 1024 + 8
+
+
+@pytest.mark.django_db
+def test_a_provider_webhook_refuses_mail_larger_than_the_receivers_limit(
+    client, inbound_settings, webhook_secret, customer
+):
+    inbound_settings.MAIL_RECEIVER_MAX_BYTES = 100 * 1024
+    payload = postmark_inbound(
+        sender=customer.email,
+        message_id="<huge@customer.example.org>",
+        attachments=[png_attachment(200 * 1024)],
+    )
+
+    assert post_webhook(client, payload).status_code == 413
+    assert not InboundMail.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.filterwarnings("ignore::anymail.exceptions.AnymailInsecureWebhookWarning")
+def test_a_provider_webhook_without_credentials_is_not_enabled_in_production(
+    client, inbound_settings, customer
+):
+    inbound_settings.DEBUG = False
+    inbound_settings.ANYMAIL = {}
+    payload = postmark_inbound(sender=customer.email, message_id="<open@example.org>")
+
+    assert post_webhook(client, payload).status_code == 404
+    assert not InboundMail.objects.exists()
+
+    # A provider that signs its posts is enabled by its signing key alone.
+    inbound_settings.ANYMAIL = {"MAILGUN_WEBHOOK_SIGNING_KEY": "key-of-the-account"}
+    response = client.post("/anymail/mailgun/inbound/", {"timestamp": "1", "token": "t"})
+    assert response.status_code == 400, "enabled, and the unsigned post refused"
+
+
 # --- processing, on stored mail ---------------------------------------------------------------
 
 
@@ -427,23 +489,96 @@ def test_a_crash_between_storing_and_processing_is_recovered(
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("matched_by", ["In-Reply-To", "subject"])
-def test_a_reply_without_the_reply_address_threads_by_message_id_or_reference(
-    inbound_settings, customer, process, matched_by
+def test_a_reply_without_the_reply_address_threads_by_its_in_reply_to(
+    inbound_settings, customer, process
 ):
-    first = process(compose(sender=customer.email))
-    ticket = first.ticket
+    ticket = process(compose(sender=customer.email)).ticket
     (ack_event,) = Event.objects.filter(type="support.ticket.created.v1")
     ack_id = f"<{ack_event.id}.ack@support.example.com>"
-    headers = {"In-Reply-To": ack_id} if matched_by == "In-Reply-To" else {}
-    subject = f"Re: [{ticket.reference}] The dashboard" if matched_by == "subject" else "Re: hi"
 
     reply = process(
-        compose(sender=customer.email, subject=subject, text="Still broken.", headers=headers)
+        compose(
+            sender=customer.email,
+            subject="Re: hi",
+            text="Still broken.",
+            headers={"In-Reply-To": ack_id},
+        )
     )
 
     assert (reply.status, reply.ticket) == (MailStatus.PROCESSED, ticket)
     assert reply.ticket_message.body == "Still broken."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "authentication_results, attached",
+    [
+        (None, False),  # a From line anyone can write
+        (
+            "mx.support.example.com; spf=pass smtp.mailfrom=customer.example.org; "
+            "dkim=pass header.d=customer.example.org; dmarc=pass header.from=customer.example.org",
+            True,
+        ),
+        ("mx.support.example.com; dmarc=fail header.from=customer.example.org", False),
+        ("mx.forger.example; dmarc=pass header.from=customer.example.org", False),
+    ],
+)
+def test_a_reply_matched_only_by_its_subject_needs_an_authenticated_sender(
+    inbound_settings, customer, process, authentication_results, attached
+):
+    inbound_settings.SUPPORT_EMAIL_AUTHSERV_ID = "mx.support.example.com"
+    ticket = process(compose(sender=customer.email)).ticket
+    headers = {}
+    if authentication_results:
+        headers["Authentication-Results"] = authentication_results
+
+    reply = process(
+        compose(
+            sender=customer.email,
+            subject=f"Re: [{ticket.reference}] The dashboard",
+            text="Please send the invoice to billing@forger.example instead.",
+            headers=headers,
+        )
+    )
+
+    assert reply.ticket == ticket
+    if attached:
+        assert reply.status == MailStatus.PROCESSED
+        assert reply.ticket_message.author == customer
+    else:
+        assert reply.status == MailStatus.HELD
+        assert "matched only by its subject, from a sender not authenticated" in reply.reason
+        assert not Message.objects.filter(ticket=ticket).exists()
+
+
+@pytest.mark.django_db
+def test_the_customers_reply_to_a_closed_ticket_opens_a_new_one(
+    inbound_settings, smtp_server, customer, agent, process
+):
+    closed = process(compose(sender=customer.email)).ticket
+    services.ticket_update(ticket=closed, by=agent, status=Status.CLOSED)
+
+    reply = process(
+        compose(
+            sender=customer.email,
+            to=reply_address(closed.pk),
+            subject=f"Re: [{closed.reference}] The dashboard is down",
+            text="It is down again.\n\nOn Mon, 3 Nov 2025, Support wrote:\n> Closed.",
+        )
+    )
+
+    new = reply.ticket
+    assert reply.status == MailStatus.PROCESSED
+    assert new != closed and (new.customer, new.channel) == (customer, Channel.EMAIL)
+    assert new.body == "It is down again."
+    assert f"in answer to the closed {closed.reference}" in reply.reason
+    assert not Message.objects.filter(ticket=closed).exists()
+    acknowledged = [
+        m["Subject"].split()[0]
+        for m in smtp_server.messages
+        if "We received your request" in m["Subject"]
+    ]
+    assert acknowledged == [f"[{closed.reference}]", f"[{new.reference}]"]
 
 
 @pytest.mark.django_db
@@ -580,3 +715,78 @@ def test_a_reply_with_an_attachment_carries_it_on_the_customers_message(
         Channel.EMAIL,
     )
     assert [a.filename for a in message.attachments.all()] == ["shot.png"]
+
+
+@pytest.mark.django_db
+def test_attachments_past_the_count_limit_are_noted_not_kept(inbound_settings, customer, process):
+    inbound_settings.SUPPORT_ATTACHMENT_MAX_COUNT = 2
+    mail = compose(sender=customer.email)
+    mail.add_attachment(b"MZ", maintype="application", subtype="x-msdownload", filename="a.exe")
+    for n in range(1, 4):
+        mail.add_attachment(b"%PDF", maintype="application", subtype="pdf", filename=f"{n}.pdf")
+
+    (message,) = process(mail).ticket.messages.all()
+
+    assert [a.filename for a in message.attachments.all()] == ["1.pdf", "2.pdf"]
+    assert (
+        "Attachment 3.pdf (application/pdf, 4 bytes) was not kept: the email has more than 2 "
+        "attachments." in message.body
+    )
+    assert "a.exe (application/x-msdownload, 2 bytes) was not kept: files of this type" in (
+        message.body
+    )
+
+
+def deeply_nested(depth: int) -> bytes:
+    """A message of ``depth`` multiparts, each inside the last: 67 KB for a thousand."""
+    head = (
+        b"From: mallory@elsewhere.example\r\nTo: " + SUPPORT.encode() + b"\r\n"
+        b"Subject: Deep\r\nMessage-ID: <deep@elsewhere.example>\r\nMIME-Version: 1.0\r\n"
+    )
+    opening = b"".join(
+        b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (n, n)
+        for n in range(depth)
+    )
+    closing = b"".join(b"\r\n--b%d--" % n for n in reversed(range(depth)))
+    return head + opening + b"Content-Type: text/plain\r\n\r\nhi" + closing + b"\r\n"
+
+
+@pytest.mark.django_db
+def test_a_message_nested_too_deeply_to_read_is_stored_and_held(inbound_settings):
+    record, stored = inbound.mail_store(deeply_nested(1000), transport="smtp")
+    assert stored and (record.subject, record.message_id) == ("Deep", "<deep@elsewhere.example>")
+
+    record = inbound.mail_process(mail_id=record.pk)
+
+    assert record.status == MailStatus.HELD
+    assert record.reason == "the email nests its parts too deeply to be read"
+    assert "cannot be displayed" in inbound.mail_text(record)
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_held_email_whose_review_fails_stays_held(inbound_settings, agent, process, monkeypatch):
+    held = process(compose(sender="stranger@elsewhere.example"))
+
+    def database_hiccup(**kwargs):
+        raise ConnectionError("connection reset")
+
+    monkeypatch.setattr(services, "ticket_create", database_hiccup)
+    with pytest.raises(ConnectionError):
+        inbound.mail_process(mail_id=held.pk, reviewer=agent)
+
+    held.refresh_from_db()
+    assert held.status == MailStatus.HELD, "not failed: no delivery would ever retry it"
+    assert "unknown sender" in held.reason
+
+
+@pytest.mark.django_db
+def test_the_acknowledgement_of_a_web_ticket_is_auto_generated_not_a_reply(
+    inbound_settings, smtp_server, customer, submit, settle
+):
+    submit(customer)
+    settle()
+
+    (ack,) = smtp_server.messages
+    assert ack["Auto-Submitted"] == "auto-generated"
+    assert "In-Reply-To" not in ack
