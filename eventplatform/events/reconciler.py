@@ -30,8 +30,7 @@ from .queue import enqueue_deliveries, queued_delivery_ids, sent_events
 from .supervisor import replaced_clusters
 
 Status = Delivery.Status
-# Every delivery recovery may enqueue or wait for is in one of these (the order of the partial
-# index ``delivery_due``, so that SQLite, which matches its condition by terms, uses it too).
+# Every delivery recovery may enqueue or wait for is in one of these.
 UNFINISHED = [Status.PENDING, Status.RUNNING, Status.FAILED]
 BATCH = 500
 JUST_KILLED = timedelta(seconds=1)
@@ -101,8 +100,9 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
 
 def any_unfinished() -> bool:
     """Whether any delivery is pending, running or failed: if none is, there is nothing to
-    recover and no retry to wait for. One indexed query, so that an idle platform's tick costs
-    that and no more."""
+    recover and no retry to wait for. One query that reads an index and no row (the partial
+    index ``delivery_due`` on PostgreSQL, the status index on SQLite), so that an idle
+    platform's tick costs that and no more."""
     return Delivery.objects.filter(status__in=UNFINISHED).exists()
 
 

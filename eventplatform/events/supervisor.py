@@ -157,8 +157,19 @@ def count_tasks() -> None:
     post_execute_in_worker.connect(count_finished, dispatch_uid="events.count_finished")
 
 
+def _alive(process: psutil.Process) -> bool:
+    """Running and not a zombie: a dead child stays a zombie until its parent reaps it."""
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 class ClusterSupervisor:
-    def __init__(self, tick: float = 0.5) -> None:
+    # Once a second: a dead process is seen within a second, far inside recovery's 30 s, and
+    # the heartbeat (HEARTBEAT_EXPIRY) outlives one late tick. Each look wakes the supervisor
+    # and reads /proc and Redis, the bulk of what an idle platform costs.
+    def __init__(self, tick: float = 1.0) -> None:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
         self.stall_after = event_setting("STALL_AFTER")
@@ -198,7 +209,7 @@ class ClusterSupervisor:
             start_new_session=True,
         )
         self.started_at = time.monotonic()
-        self.members: set[int] = set()
+        self.members: dict[int, psutil.Process] = {}
         self.progress = (-1, time.monotonic())
         self.idle_for = 0.0
         logger.info("started worker cluster %s (pid %s)", self.cluster_id, self.process.pid)
@@ -215,20 +226,20 @@ class ClusterSupervisor:
         """Why the cluster cannot be trusted to take work, or None."""
         if (code := self.process.poll()) is not None:
             return f"qcluster exited with {code}"
-        try:
-            # The sentinel and what it spawns (workers, monitor, pusher); not processes a
-            # handler may start and end, which are no part of the cluster.
-            sentinels = psutil.Process(self.process.pid).children()
-            alive = {
-                process.pid
-                for process in [*sentinels, *(c for s in sentinels for c in s.children())]
-                if process.status() != psutil.STATUS_ZOMBIE
-            }
-        except psutil.NoSuchProcess:
-            return "qcluster vanished"
-        if dead := self.members - alive:
-            return f"process {', '.join(map(str, sorted(dead)))} of the cluster died"
-        self.members |= alive
+        if dead := sorted(pid for pid, process in self.members.items() if not _alive(process)):
+            return f"process {', '.join(map(str, dead))} of the cluster died"
+        # Looking for the cluster's processes reads every process on the host (psutil's
+        # children() walks /proc): done until all have shown, the sentinel and the workers,
+        # monitor and pusher it spawns. Then each tick reads only those, by pid: a new one
+        # appears only in place of one that died, which that read sees.
+        if len(self.members) < self.workers + 3:
+            try:
+                # Not processes a handler may start and end: they are no part of the cluster.
+                sentinels = psutil.Process(self.process.pid).children()
+                found = [*sentinels, *(c for s in sentinels for c in s.children())]
+            except psutil.NoSuchProcess:
+                return "qcluster vanished"
+            self.members.update((p.pid, p) for p in found if _alive(p))
         return self.stalled()
 
     def stalled(self) -> str | None:

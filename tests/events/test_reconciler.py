@@ -11,6 +11,7 @@ from eventplatform.events.delivery import claim
 from eventplatform.events.models import Delivery
 from eventplatform.events.outbox import publish
 from eventplatform.events.reconciler import reconcile
+from eventplatform.events.scheduler import Scheduler
 from tests.events.sample import WIDGET_ORDERED
 
 pytestmark = pytest.mark.django_db
@@ -87,6 +88,25 @@ def test_a_delivery_held_by_a_killed_cluster_is_freed_without_waiting_for_its_le
     task_queue.run()
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [7])
+
+
+@pytest.mark.django_db(transaction=True)  # a tick closes its connection, as it would idle
+def test_an_idle_scheduler_tick_costs_two_queries_and_still_finds_a_due_retry(
+    task_queue, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 20, "customer_id": 1})
+    task_queue.run()
+    scheduler = Scheduler()
+    scheduler.recover()  # runs the schedules due (the daily prune)
+    # Every delivery finished: one query says so, one finds no schedule due, and no rule runs.
+    with django_assert_num_queries(2):
+        assert scheduler.recover() is None, "no retry to wake for"
+
+    Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
+    scheduler.recover()
+    task_queue.run()
+    assert delivered == [20, 20], "the next tick enqueued the retry"
 
 
 def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_callbacks):
