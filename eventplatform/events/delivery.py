@@ -290,19 +290,9 @@ def _statements(vendor: str) -> _Statements:
     held = (
         f"{q('id')} = %s AND {q('status')} = %s AND {q('attempts')} = %s AND {q('started_at')} = %s"
     )
-    attempt_fields = tuple(
-        DeliveryAttempt._meta.get_field(name)
-        for name in (
-            "delivery",
-            "number",
-            "started_at",
-            "duration_ms",
-            "outcome",
-            "error",
-            "http_status",
-            "response_excerpt",
-        )
-    )
+    # Every column but the id, in the model's order: the delivery first, then what ``_record``
+    # says of the attempt.
+    attempt_fields = tuple(f for f in DeliveryAttempt._meta.concrete_fields if not f.primary_key)
     attempt_columns = ", ".join(q(f.column) for f in attempt_fields)
     attempts = q(DeliveryAttempt._meta.db_table)
     if vendor == "postgresql":
