@@ -126,7 +126,9 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     # so that the test database can be dropped at the end.
     if IS_WORKER:
         _db["CONN_MAX_AGE"] = 60
-        _db["CONN_HEALTH_CHECKS"] = True
+        # No health check (a round trip before every task): a task's first statement is its
+        # claim, which runs again on a new connection when the kept one turns out dead.
+        _db["CONN_HEALTH_CHECKS"] = False
     elif TESTING:
         _db["CONN_MAX_AGE"] = 0
     else:
