@@ -81,27 +81,34 @@ HEALTH_CHANGED = EventType(
 )
 
 
-def health_snapshot() -> HealthSnapshot:
-    # Not at the top: the scheduler publishes these snapshots, and imports this module.
-    from .scheduler import active_scheduler
-
+def health_snapshot(live: dict | None = None) -> HealthSnapshot:
+    """The figures as they stand; ``live``, the ``processes()`` figures if already read."""
     now = timezone.now()
     backlog = Delivery.objects.filter(status__in=[Status.DEAD, Status.PENDING]).aggregate(
         dead=Count("pk", filter=Q(status=Status.DEAD)),
         oldest_pending=Min("created_at", filter=Q(status=Status.PENDING)),
     )
-    try:
-        queue_depth, scheduler, clusters = broker().queue_size(), active_scheduler(), heartbeats()
-    except RedisError:
-        queue_depth, scheduler, clusters = None, None, []
     return HealthSnapshot(
         **{name: handler_figures(now - length) for name, length in WINDOWS.items()},
-        queue_depth=queue_depth,
         dead_letters=backlog["dead"],
         oldest_pending_since=backlog["oldest_pending"],
-        scheduler=scheduler,
-        clusters=clusters,
+        **(live or processes()),
     )
+
+
+def processes() -> dict:
+    """The snapshot's figures read from Redis: the queue, the scheduler and the clusters."""
+    # Not at the top: the scheduler publishes these snapshots, and imports this module.
+    from .scheduler import active_scheduler
+
+    try:
+        return {
+            "queue_depth": broker().queue_size(),
+            "scheduler": active_scheduler(),
+            "clusters": heartbeats(),
+        }
+    except RedisError:
+        return {"queue_depth": None, "scheduler": None, "clusters": []}
 
 
 def handler_figures(since: datetime) -> list[HandlerFigures]:

@@ -2,7 +2,10 @@
 
 It also runs django-q2's schedules (the SLA timers) on each tick, in place of the clusters,
 which would look only every 30 s. While active, it publishes the event health figures to
-operators when they changed, every ``HEALTH_INTERVAL`` seconds at most.
+operators when they changed, every ``HEALTH_INTERVAL`` seconds at most. It reads the
+deliveries' figures again only when workers ran tasks or the queue moved since it last did, or
+``FIGURES_REFRESH`` seconds later: idle, an interval costs a few Redis reads, not the queries
+over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed on every tick. The others stand by and try to
@@ -24,16 +27,20 @@ from django_q.scheduler import scheduler as run_due_schedules
 from redis.exceptions import LockError, RedisError
 
 from .conf import event_setting
-from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot
+from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes
 from .lifecycle import identity
 from .outbox import publish
 from .queue import broker
 from .reconciler import any_unfinished, reconcile, seconds_to_next_retry
+from .supervisor import tasks_counted
 
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
 HEALTH_INTERVAL = 3.0
+# The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
+# (an operator deleting events, the daily pruning) moves no task count: shown within this.
+FIGURES_REFRESH = 60.0
 
 
 def lock_name() -> str:
@@ -54,7 +61,10 @@ class Scheduler:
             lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False
         )
         self.active = False
-        self.health: HealthSnapshot | None = None
+        self.health: HealthSnapshot | None = None  # as last published
+        self.figures: HealthSnapshot | None = None  # as last read
+        self.activity: tuple | None = None
+        self.figures_until = 0.0
 
     def run(self, stopping: threading.Event) -> None:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
@@ -130,10 +140,20 @@ class Scheduler:
     def report_health(self) -> None:
         """Publish the health figures to operators if they changed since last published."""
         try:
-            snapshot = health_snapshot()
-            if snapshot != self.health:
-                publish(HEALTH_CHANGED, snapshot)
-                self.health = snapshot
+            live = processes()
+            try:
+                activity = (tasks_counted(), live["queue_depth"])
+            except RedisError:
+                activity = None  # unknown: read everything
+            now = time.monotonic()
+            if activity is None or activity != self.activity or now >= self.figures_until:
+                self.figures = health_snapshot(live)
+                self.activity, self.figures_until = activity, now + FIGURES_REFRESH
+            else:
+                self.figures = self.figures.model_copy(update=live)
+            if self.figures != self.health:
+                publish(HEALTH_CHANGED, self.figures)
+                self.health = self.figures
         except Exception:
             # The database or Redis went away; the next interval tries again.
             logger.exception("could not publish the event health figures")

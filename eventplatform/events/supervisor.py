@@ -53,6 +53,16 @@ def counters_key(cluster_id: str) -> str:
     return f"{settings.NAMESPACE}:cluster:{cluster_id}"
 
 
+def all_clusters_key() -> str:
+    return f"{settings.NAMESPACE}:tasks"
+
+
+def tasks_counted() -> dict[bytes, bytes]:
+    """The tasks every cluster started and finished, as their workers reported them: a change
+    says deliveries may have run, without reading a delivery."""
+    return broker().connection.hgetall(all_clusters_key())
+
+
 def replaced_key() -> str:
     return f"{settings.NAMESPACE}:replaced-clusters"
 
@@ -139,6 +149,7 @@ class _TaskCounter:
                 report = broker().connection.pipeline(transaction=False)
                 for (key, field), count in counts.items():
                     report.hincrby(key, field, count).expire(key, REPLACED_MEMORY)
+                    report.hincrby(all_clusters_key(), field, count)
                 report.execute()
             except Exception as error:
                 logger.warning("could not report the tasks counted (%s); trying again", error)

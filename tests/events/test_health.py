@@ -5,6 +5,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from channels.db import database_sync_to_async
 from channels.testing.websocket import WebsocketCommunicator
 from django.contrib.auth.models import Permission
@@ -13,11 +14,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from rest_framework.authtoken.models import Token
 
 from eventplatform.asgi import application
+from eventplatform.events import supervisor
 from eventplatform.events.audience import groups_for_user
 from eventplatform.events.health import HEALTH_CHANGED, health_snapshot
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.queue import broker
-from eventplatform.events.scheduler import Scheduler, lock_name
+from eventplatform.events.scheduler import FIGURES_REFRESH, Scheduler, lock_name
 from eventplatform.events.supervisor import HEARTBEAT_EXPIRY, heartbeats_key
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import UserFactory
@@ -134,7 +136,7 @@ def test_a_snapshot_costs_the_same_few_queries_however_many_handlers(
 
 @pytest.mark.django_db
 def test_the_scheduler_publishes_the_figures_when_they_change_and_only_then(
-    redis_keys, django_capture_on_commit_callbacks
+    redis_keys, django_capture_on_commit_callbacks, monkeypatch
 ):
     scheduler = Scheduler()
 
@@ -148,10 +150,33 @@ def test_the_scheduler_publishes_the_figures_when_they_change_and_only_then(
     assert first.payload["dead_letters"] == 0
     assert len(published()) == 1, "nothing changed: nothing published"
 
+    # A worker ran a delivery, which became a dead letter, and reported its task.
     delivered(CRM, Status.DEAD, ago=timedelta(seconds=1))
+    counted = supervisor.tasks_counted()
+    monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "cluster")
+    supervisor.count_finished(sender="django_q")
+    deadline = time.monotonic() + 5
+    while supervisor.tasks_counted() == counted and time.monotonic() < deadline:
+        time.sleep(0.05)
     first, second = published()
     assert second.payload["dead_letters"] == 1
     assert second.payload["last_hour"][0]["handler"] == CRM
+
+    # A change no worker made (an operator deleted the dead letter) shows once the figures
+    # are read again anyway, FIGURES_REFRESH later; until then an interval reads no delivery.
+    Delivery.objects.filter(status=Status.DEAD).delete()
+    assert len(published()) == 2
+    with time_machine.travel(timedelta(seconds=FIGURES_REFRESH)):
+        *_, third = published()
+    assert third.payload["dead_letters"] == 0
+
+
+@pytest.mark.django_db
+def test_an_idle_interval_reads_no_delivery(redis_keys, django_assert_num_queries):
+    scheduler = Scheduler()
+    scheduler.report_health()
+    with django_assert_num_queries(0):
+        scheduler.report_health()
 
 
 @pytest.mark.django_db
