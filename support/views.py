@@ -11,6 +11,7 @@ from csp.decorators import csp_update
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,6 +26,8 @@ from .forms import ReplyForm, TicketForm, TicketUpdateForm
 from .models import ACTIVE_STATUSES, Attachment, Message, Priority, Status, Ticket
 
 logger = logging.getLogger(__name__)
+
+TICKETS_PER_PAGE = 25
 
 
 def agent_required(view: Callable) -> Callable:
@@ -57,8 +60,11 @@ def _conversation(ticket: Ticket, user) -> QuerySet[Message]:
 @login_required
 @live_page
 def ticket_list(request: HttpRequest) -> HttpResponse:
-    tickets = Ticket.objects.filter(customer=request.user).select_related("assignee")
-    return render(request, "support/ticket_list.html", {"tickets": tickets})
+    # Newest first, a page at a time: a customer with years of tickets gets an answer too.
+    tickets = Paginator(Ticket.objects.filter(customer=request.user), TICKETS_PER_PAGE)
+    return render(
+        request, "support/ticket_list.html", {"tickets": tickets.get_page(request.GET.get("page"))}
+    )
 
 
 @login_required

@@ -1,6 +1,6 @@
 /*
- * A customer's ticket list: new tickets and status or priority changes appear live and are
- * announced to screen readers.
+ * A customer's ticket list: new tickets (on its first page, the newest) and status or priority
+ * changes appear live and are announced to screen readers.
  */
 (function () {
   "use strict";
@@ -29,6 +29,7 @@
   }
 
   function add(data) {
+    if (!("newest" in table.dataset)) return;
     if (body.querySelector(`tr[data-ticket-id="${data.ticket_id}"]`)) return;
     const url = table.dataset.ticketUrl.replace(/\/0\/$/, `/${data.ticket_id}/`);
     const opened = new Date(data.created_at).toLocaleString("en-GB", {

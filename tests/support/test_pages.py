@@ -1,11 +1,14 @@
 """The web pages: who may open them, what they show, and forms that explain their errors."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from support import services
 from support.models import Message, Ticket
+from support.views import TICKETS_PER_PAGE
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +84,32 @@ def test_customers_see_their_tickets_but_not_others_or_internal_notes(customer, 
         "Printer on fire"
         not in logged_in(stranger).get(reverse("support:ticket-list")).content.decode()
     )
+
+
+def test_a_customer_pages_through_their_tickets_newest_first(customer):
+    tickets = [
+        services.ticket_create(customer=customer, subject=f"Question {n}", body="b")
+        for n in range(TICKETS_PER_PAGE + 5)
+    ]
+    client = logged_in(customer)
+
+    def page(number=None) -> str:
+        query = {} if number is None else {"page": number}
+        return client.get(reverse("support:ticket-list"), query).content.decode()
+
+    def shown(html: str) -> list[int]:
+        return [int(pk) for pk in re.findall(r'<tr data-ticket-id="(\d+)"', html)]
+
+    first, last = page(), page(2)
+    assert shown(first) == [t.pk for t in reversed(tickets[5:])]
+    assert shown(last) == [t.pk for t in reversed(tickets[:5])]
+    assert "Page 1 of 2" in first and 'href="?page=2" rel="next">Older</a>' in first
+    assert "Page 2 of 2" in last and 'href="?page=1" rel="prev">Newer</a>' in last
+    # New tickets appear live at the top of the first page only.
+    assert "data-newest" in first and "data-newest" not in last
+    # A page past the end shows the last; one that is no number, the first.
+    assert shown(page(99)) == shown(last)
+    assert shown(page("x")) == shown(first)
 
 
 def test_user_text_is_escaped(customer):

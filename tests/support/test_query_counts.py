@@ -24,8 +24,8 @@ pytestmark = pytest.mark.django_db
 # check, the menu's two role checks, the tickets with their customers and assignees.
 QUEUE_QUERIES = 8
 # Session, user, the user's groups and the newest event they may see, the menu's two role
-# checks, the customer's tickets.
-TICKET_LIST_QUERIES = 7
+# checks, the count of the customer's tickets and their page.
+TICKET_LIST_QUERIES = 8
 # Agent check, count, the page of tickets with their customers and assignees.
 TICKET_API_QUERIES = 3
 # The ticket (with its agent check), count, the page of messages with their authors, and the
