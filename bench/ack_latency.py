@@ -162,6 +162,29 @@ def collect(database: str, posts: dict[str, dict], mailbox: Mailbox, wait: float
     }
 
 
+def stages(database: str, posts: dict[str, dict], mailbox: Mailbox) -> dict:
+    """The platform's latency in two, from its ``Delivery`` rows: commit -> a worker starts the
+    acknowledgement's delivery (``started_at``), and that start -> the email's arrival."""
+    rows = harness.query(
+        database,
+        "SELECT (event.payload->>'ticket_id')::bigint, extract(epoch FROM event.time)::float8, "
+        "extract(epoch FROM delivery.started_at)::float8 FROM events_delivery delivery "
+        "JOIN events_event event ON event.position = delivery.event_id "
+        "WHERE delivery.handler = 'support.acknowledgement-email'",
+    )
+    claimed = {ticket_id: (committed, started) for ticket_id, committed, started in rows}
+    to_claim, to_email = [], []
+    for reference, ticket in posts.items():
+        if reference in mailbox.received and ticket["id"] in claimed:
+            committed, started = claimed[ticket["id"]]
+            to_claim.append((started - committed) * 1000)
+            to_email.append((mailbox.received[reference] - started) * 1000)
+    return {
+        "claim_p50": harness.percentile(to_claim, 50),
+        "email_p50": harness.percentile(to_email, 50),
+    }
+
+
 def idle_cpu(processes: dict[str, psutil.Process]) -> dict[str, float]:
     """CPU time of each process tree over IDLE_SECONDS, as percent of one core."""
     before = {name: harness.cpu_seconds(p) for name, p in processes.items()}
@@ -257,7 +280,9 @@ def platform_round(logs: Path, seed: int, profile: bool) -> dict:
             harness.wait_until(
                 lambda: harness.answers(url + "/readyz"), timeout=60, what="platform ready"
             )
-            result = collect(database, drive(url, token, seed), mailbox, MAIL_WAIT)
+            posts = drive(url, token, seed)
+            result = collect(database, posts, mailbox, MAIL_WAIT)
+            result.update(stages(database, posts, mailbox))
             time.sleep(SETTLE)
             processes = {name: children.process(name) for name in ("workers", "scheduler", "web")}
             result["idle"] = idle_cpu(processes)
@@ -389,6 +414,13 @@ def report(platform: list[dict], pollers: list[dict[int, dict]]) -> str:
         f"email; medians with the range over the rounds.",
         f"Machine: {harness.machine()}.",
         harness.table(LATENCY_COLUMNS, latency_rows),
+        "The platform's p50 in two, from its `Delivery` rows: commit -> a worker starts the "
+        "acknowledgement's delivery (its `started_at`: the push and the task pipeline after "
+        "the commit, django-q2's pusher handing the task to a worker) "
+        f"{harness.spread([r['claim_p50'] for r in platform], '{:,.1f} ms')}; that start -> "
+        "the email at the SMTP server (the claim's UPDATE, reading the ticket, the rules and "
+        f"the SLA target, rendering, the SMTP exchange) "
+        f"{harness.spread([r['email_p50'] for r in platform], '{:,.1f} ms')}.",
         f"Idle, {IDLE_SECONDS} s with no traffic, {SETTLE} s after the last email (CPU time of "
         "each process and its children, in percent of one core):",
         harness.table(
