@@ -172,15 +172,15 @@ def stages(database: str, posts: dict[str, dict], mailbox: Mailbox) -> dict:
         "JOIN events_event event ON event.position = delivery.event_id "
         "WHERE delivery.handler = 'support.acknowledgement-email'",
     )
-    claimed = {ticket_id: (committed, started) for ticket_id, committed, started in rows}
-    to_claim, to_email = [], []
+    started_at = {ticket_id: (committed, started) for ticket_id, committed, started in rows}
+    to_start, to_email = [], []
     for reference, ticket in posts.items():
-        if reference in mailbox.received and ticket["id"] in claimed:
-            committed, started = claimed[ticket["id"]]
-            to_claim.append((started - committed) * 1000)
+        if reference in mailbox.received and ticket["id"] in started_at:
+            committed, started = started_at[ticket["id"]]
+            to_start.append((started - committed) * 1000)
             to_email.append((mailbox.received[reference] - started) * 1000)
     return {
-        "claim_p50": harness.percentile(to_claim, 50),
+        "start_p50": harness.percentile(to_start, 50),
         "email_p50": harness.percentile(to_email, 50),
     }
 
@@ -417,7 +417,7 @@ def report(platform: list[dict], pollers: list[dict[int, dict]]) -> str:
         "The platform's p50 in two, from its `Delivery` rows: commit -> a worker starts the "
         "acknowledgement's delivery (its `started_at`: the push and the task pipeline after "
         "the commit, django-q2's pusher handing the task to a worker) "
-        f"{harness.spread([r['claim_p50'] for r in platform], '{:,.1f} ms')}; that start -> "
+        f"{harness.spread([r['start_p50'] for r in platform], '{:,.1f} ms')}; that start -> "
         "the email at the SMTP server (the claim's UPDATE, reading the ticket, the rules and "
         f"the SLA target, rendering, the SMTP exchange) "
         f"{harness.spread([r['email_p50'] for r in platform], '{:,.1f} ms')}.",
