@@ -4,6 +4,7 @@ They run on the test database and the test session's Redis namespace, on free lo
 and are stopped by the fixture that started them.
 """
 
+import contextlib
 import os
 import signal
 import smtplib
@@ -127,18 +128,59 @@ class Processes:
         )
 
     def stop(self, name: str) -> None:
+        """Stop ``name`` as a deploy does: SIGTERM to its process group, then SIGKILL to
+        whatever is left of it after 10 s."""
         process = self.running.pop(name)
-        if process.poll() is None:
+        members = _with_descendants([process])
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        if not _ended(members, timeout=10):
+            _kill(members)
+        process.wait()
 
     def stop_all(self) -> None:
-        for name in list(self.running):
-            self.stop(name)
+        """The test is over: every process is killed at once, the clusters that supervisors
+        run in process groups of their own included. A graceful stop (``stop``) would cost
+        a worker cluster seconds and show nothing more."""
+        ending = list(self.running.values())
+        self.running.clear()
+        _kill(_with_descendants(ending))
+        for process in ending:
+            process.wait()
+
+
+def _with_descendants(started: list[subprocess.Popen]) -> list[psutil.Process]:
+    processes = []
+    for process in started:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            leader = psutil.Process(process.pid)
+            processes += [leader, *leader.children(recursive=True)]
+    return processes
+
+
+def _kill(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    _ended(processes, timeout=10)
+
+
+def _ended(processes: list[psutil.Process], timeout: float) -> bool:
+    """Whether every one of ``processes`` ended within ``timeout`` seconds. An orphan's
+    zombie counts as ended: it waits for a parent to reap it, which a container may lack."""
+
+    def ended(process: psutil.Process) -> bool:
+        try:
+            return process.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    deadline = time.monotonic() + timeout
+    while not all(map(ended, processes)):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def wait_until_serving(url: str, timeout: float = 30) -> None:
