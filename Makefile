@@ -4,6 +4,10 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# A marker expression narrowing `make test`: MARKERS="not e2e" skips the browser tests.
+MARKERS ?=
+# The unit tests run on this many processes (pytest-xdist); `auto` is one per core.
+TEST_JOBS ?= auto
 # The Procfile's processes `make run` starts; add `mail` for the SMTP/LMTP receiver (docs/email.md).
 PROCESSES ?= web worker scheduler
 
@@ -36,8 +40,14 @@ run: preflight
 	@echo ""
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port 8000 $(PROCESSES)
 
+# The unit tests first, in parallel; then the browser and fault tests one at a time: they
+# start servers, workers and browsers of their own, and some stop Redis. A part that
+# PYTEST_ARGS or MARKERS leaves empty (pytest's exit status 5) is no failure.
+only = $(if $(MARKERS), and ($(MARKERS)))
 test: preflight
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) -m "not e2e and not reliability$(only)" $(PYTEST_ARGS) \
+		|| [ $$? -eq 5 ]
+	$(PY) -m pytest -m "(e2e or reliability)$(only)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: each benchmark starts what it measures on loopback, runs it beside
 # its baseline and rewrites its section of docs/benchmarks.md (about 50 minutes in all).
