@@ -25,7 +25,6 @@ from eventplatform.events.realtime.pages import newest_event_id
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import PASSWORD
 from tests.receivers import SilentServer, free_port
-from tests.streams import stream_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -413,13 +412,18 @@ async def test_sockets_closing_at_once_cost_the_hub_only_their_own_groups(settin
     assert stream_hub.members == {} and stream_hub.sockets_of == {}
 
 
-async def test_a_socket_closes_while_the_views_thread_is_busy(customer):
-    """Closing a socket never waits for the thread Django's synchronous views share: one
-    wait per socket, thousands of sockets closing at once held every view back by seconds."""
-    socket = await stream_socket(customer)
+async def test_a_socket_opens_and_closes_while_the_views_thread_is_busy(customer):
+    """A socket's handshake and its close never wait for the thread Django's synchronous
+    views share: one wait per socket, thousands of sockets reconnecting or closing at once
+    held every view back by seconds."""
+    browser = await logged_in(customer)
     views_free = threading.Event()
     busy_view = asyncio.ensure_future(sync_to_async(views_free.wait)())
     try:
+        socket = WebsocketCommunicator(
+            application, "/ws/stream/", headers=[(b"host", HOST), ORIGIN, cookie_of(browser)]
+        )
+        assert (await socket.connect(timeout=3))[0]
         await socket.send_input({"type": "websocket.disconnect", "code": 1001})
         await asyncio.wait_for(socket.future, timeout=3)  # the consumer ended by itself
         assert get_hub().sockets_of == {}

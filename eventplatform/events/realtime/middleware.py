@@ -72,16 +72,17 @@ def current_user(scope, ended_session: str = ""):
     return _session_user(session_key)
 
 
-class TokenAuthMiddleware(BaseMiddleware):
-    """``Authorization: Token <key>`` on the handshake authenticates, over any session.
+class StreamAuthMiddleware(BaseMiddleware):
+    """Who opens the socket: ``Authorization: Token <key>`` on the handshake, over any
+    session; else the session cookie's user (``current_user``).
 
-    A token that does not match leaves the user anonymous: the socket is then refused.
+    A token that does not match leaves the user anonymous: the socket is then refused. In
+    place of Channels' ``AuthMiddleware``, which reads the session's user on the views'
+    thread: one wait per handshake there, queued ahead of every view in a reconnect storm.
     """
 
     async def __call__(self, scope, receive, send):
-        key = _token_key(scope)
-        if key is not None:
-            scope["user"] = await off_the_view_thread(_token_user)(key)
+        scope = dict(scope, user=await off_the_view_thread(current_user)(scope))
         return await super().__call__(scope, receive, send)
 
 

@@ -1,14 +1,14 @@
-from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
+from channels.sessions import SessionMiddlewareStack
 from django.urls import path
 
 from .consumers import StreamConsumer
-from .middleware import StreamOriginValidator, TokenAuthMiddleware
+from .middleware import StreamAuthMiddleware, StreamOriginValidator
 
 websocket_urlpatterns = [
     path("ws/stream/", StreamConsumer.as_asgi()),
 ]
 
 websocket_application = StreamOriginValidator(
-    AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))
+    SessionMiddlewareStack(StreamAuthMiddleware(URLRouter(websocket_urlpatterns)))
 )
