@@ -420,10 +420,8 @@ async def test_a_socket_opens_and_closes_while_the_views_thread_is_busy(customer
     views_free = threading.Event()
     busy_view = asyncio.ensure_future(sync_to_async(views_free.wait)())
     try:
-        socket = WebsocketCommunicator(
-            application, "/ws/stream/", headers=[(b"host", HOST), ORIGIN, cookie_of(browser)]
-        )
-        assert (await socket.connect(timeout=3))[0]
+        socket, connected, _ = await connect(ORIGIN, cookie_of(browser))
+        assert connected
         await socket.send_input({"type": "websocket.disconnect", "code": 1001})
         await asyncio.wait_for(socket.future, timeout=3)  # the consumer ended by itself
         assert get_hub().sockets_of == {}
