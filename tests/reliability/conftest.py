@@ -15,6 +15,9 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from eventplatform.events.models import Delivery
+from eventplatform.events.queue import broker
+from eventplatform.events.scheduler import lock_name
+from eventplatform.events.supervisor import heartbeats_key
 from tests.factories import UserFactory
 from tests.receivers import HttpReceiver, SmtpReceiver
 from tests.stack import STACK_METRICS_TOKEN, Processes, stack_env, wait_for
@@ -66,6 +69,13 @@ class Platform:
             timeout=5,
             headers={"Authorization": f"Bearer {STACK_METRICS_TOKEN}"},
         )
+
+    def wait_until_ready(self, timeout: float) -> None:
+        def ready():
+            """/readyz answers 200"""
+            return self.ready().status_code == 200
+
+        wait_for(ready, timeout=timeout)
 
     def post_tickets(self, count: int, prefix: str = "Ticket", via: str | None = None) -> list[int]:
         """Create tickets through the API (of web process ``via``); return their ids."""
@@ -141,13 +151,16 @@ def platform(django_db_setup, task_queue, tmp_path, stack_settings, mailbox, crm
 
     What the test itself publishes sees the same reactions configured as the stack."""
     settings.CRM_WEBHOOK_URL, settings.CRM_WEBHOOK_SECRET = crm.url, CRM_SECRET
+    # A killed stack's scheduler lock and heartbeat outlive it by seconds: the readiness this
+    # stack waits for must be its own.
+    broker().connection.delete(lock_name(), heartbeats_key())
     processes = Processes(stack_env(**stack_settings), tmp_path)
     try:
         processes.start_worker("worker")
         processes.start_scheduler()
         processes.start_web("web")
         platform = Platform(processes, mailbox, crm)
-        wait_for(lambda: platform.ready().status_code == 200, timeout=30)
+        platform.wait_until_ready(timeout=30)
         yield platform
     finally:
         processes.stop_all()

@@ -199,7 +199,7 @@ def test_redis_stopped_mid_burst_and_restarted_empty_loses_no_reaction(
     if OUTAGES[outage] > PUSHER_GIVES_UP_AFTER:
         # No worker dies of the outage: only the pusher gives up, while nothing is in flight.
         assert platform.duplicates() == 0, "the outage interrupted no reaction in flight"
-    wait_for(lambda: platform.ready().status_code == 200, timeout=30)
+    platform.wait_until_ready(timeout=30)
 
     # The live stream works again: a socket opened now sees the next ticket arrive.
     with stream_socket(platform) as socket:
@@ -269,4 +269,4 @@ def test_postgresql_connections_dropped_mid_burst_give_clean_errors_then_every_r
     assert len(after) == 20
     platform.wait_until_every_reaction_arrived([*tickets, *after], timeout=60)
     assert_nothing_half_written()
-    wait_for(lambda: platform.ready().status_code == 200, timeout=30)
+    platform.wait_until_ready(timeout=30)
