@@ -40,14 +40,17 @@ run: preflight
 	@echo ""
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start --procfile Procfile --port 8000 $(PROCESSES)
 
-# The unit tests first, in parallel; then the browser and fault tests one at a time: they
-# start servers, workers and browsers of their own, and some stop Redis. A part that
-# PYTEST_ARGS or MARKERS leaves empty (pytest's exit status 5) is no failure.
+# Three parts, each its own run: the unit tests, then the fault tests, both in parallel; then
+# the browser tests, one at a time. A fault test starts a stack of its own and stops only what
+# is its own (a private Redis, its processes); a browser test's stack lives as long as its run,
+# and would take a fault test's tasks from the queue they share. A part that PYTEST_ARGS or
+# MARKERS leaves empty (pytest's exit status 5) is no failure.
 only = $(if $(MARKERS), and ($(MARKERS)))
 test: preflight
 	$(PY) -m pytest -n $(TEST_JOBS) -m "not e2e and not reliability$(only)" $(PYTEST_ARGS) \
 		|| [ $$? -eq 5 ]
-	$(PY) -m pytest -m "(e2e or reliability)$(only)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -n $(TEST_JOBS) -m "reliability$(only)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(PY) -m pytest -m "e2e$(only)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: each benchmark starts what it measures on loopback, runs it beside
 # its baseline and rewrites its section of docs/benchmarks.md (about 50 minutes in all).

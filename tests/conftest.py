@@ -12,6 +12,11 @@ from django_q.signing import SignedPackage
 from eventplatform.events.queue import broker
 from support.audience import AGENTS_ROLE
 from tests.factories import UserFactory
+from tests.reliability.figures import (  # noqa: F401  the hooks that print the fault tests' figures
+    pytest_sessionfinish,
+    pytest_terminal_summary,
+    pytest_testnodedown,
+)
 from training.audience import INSTRUCTORS_ROLE
 
 

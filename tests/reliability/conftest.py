@@ -6,7 +6,6 @@ every reaction, how many twice, and how long recovery took. The figures of a run
 at its end and recorded in docs/reliability.md.
 """
 
-import statistics
 import time
 from collections import Counter
 
@@ -23,27 +22,12 @@ from tests.receivers import HttpReceiver, SmtpReceiver
 from tests.stack import STACK_METRICS_TOKEN, Processes, stack_env, wait_for
 
 CRM_SECRET = "whsec_" + "cmVsaWFiaWxpdHktY3JtLXNlY3JldC0zMi1ieXRlcw=="
-FIGURES: dict[str, list[float]] = {}
 
 
 def pytest_collection_modifyitems(items):
     for item in items:
         if "tests/reliability/" in str(item.path):
             item.add_marker(pytest.mark.reliability)
-
-
-def pytest_terminal_summary(terminalreporter):
-    if not FIGURES:
-        return
-    terminalreporter.section("reliability figures")
-    for name, values in FIGURES.items():
-        terminalreporter.write_line(
-            f"{name}: n={len(values)} median={statistics.median(values):.2f} max={max(values):.2f}"
-        )
-
-
-def record(name: str, value: float) -> None:
-    FIGURES.setdefault(name, []).append(value)
 
 
 class Platform:

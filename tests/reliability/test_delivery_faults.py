@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from eventplatform.events.models import Delivery
 from eventplatform.events.scheduler import active_scheduler
 from support.services import ticket_create
-from tests.reliability.conftest import record
+from tests.reliability.figures import record
 from tests.stack import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -26,7 +26,7 @@ from eventplatform.events.subscriptions import handlers_for
 from support.events import TICKET_CREATED
 from support.models import Ticket
 from tests.receivers import free_port
-from tests.reliability.conftest import record
+from tests.reliability.figures import record
 from tests.stack import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

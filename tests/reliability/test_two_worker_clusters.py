@@ -16,7 +16,8 @@ from websockets.sync.client import connect
 from eventplatform.events.models import Delivery
 from support.audience import AGENTS_ROLE
 from tests.factories import UserFactory
-from tests.reliability.conftest import Platform, record
+from tests.reliability.conftest import Platform
+from tests.reliability.figures import record
 from tests.stack import Processes, stack_env, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -15,7 +15,7 @@ import pytest
 from django.utils.timezone import now
 
 from eventplatform.events.models import Delivery
-from tests.reliability.conftest import record
+from tests.reliability.figures import record
 from tests.stack import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
