@@ -1,11 +1,16 @@
 """The scheduler: fires retries when they fall due, and recovers stranded work every second.
 
-It also runs django-q2's schedules (the SLA timers) on each tick, in place of the clusters,
-which would look only every 30 s. While active, it publishes the event health figures to
-operators when they changed, every ``HEALTH_INTERVAL`` seconds at most. It reads the
-deliveries' figures again only when workers ran tasks or the queue moved since it last did, or
-``FIGURES_REFRESH`` seconds later: idle, an interval costs a few Redis reads, not the queries
-over the day's deliveries.
+It also runs django-q2's schedules (the SLA timers) when they fall due, in place of the
+clusters, which would look only every 30 s. A tick that last found every delivery finished
+reads the database again only when the queue, the workers' task counts or the replaced
+clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
+without moving any of them is a commit whose process died before it enqueued anything, and
+recovery has 30 s for that. Idle, a tick costs two Redis round trips and no query.
+
+While active, it publishes the event health figures to operators when they changed, every
+``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when workers
+ran tasks or the queue moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, an
+interval costs a few Redis reads, not the queries over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed on every tick. The others stand by and try to
@@ -21,6 +26,7 @@ import time
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import Min
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.scheduler import scheduler as run_due_schedules
@@ -32,7 +38,7 @@ from .lifecycle import identity
 from .outbox import publish
 from .queue import broker
 from .reconciler import any_unfinished, reconcile, seconds_to_next_retry
-from .supervisor import tasks_counted
+from .supervisor import all_clusters_key, replaced_key, tasks_counted
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +47,7 @@ HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
 # (an operator deleting events, the daily pruning) moves no task count: shown within this.
 FIGURES_REFRESH = 60.0
+IDLE_LOOK = 5.0
 
 
 def lock_name() -> str:
@@ -51,6 +58,19 @@ def active_scheduler() -> str | None:
     """Who holds the scheduler's lock: "host:pid" of the active instance, or None."""
     holder = broker().connection.get(lock_name())
     return holder.decode() if holder else None
+
+
+def recovery_activity() -> tuple | None:
+    """What Redis shows of the work in flight: the queue's depth, the tasks every cluster
+    started and finished, and the last cluster a supervisor replaced; None when unknown."""
+    try:
+        connection = broker().connection
+        reads = connection.pipeline(transaction=False)
+        reads.llen(broker().list_key).hgetall(all_clusters_key())
+        reads.zrange(replaced_key(), -1, -1, withscores=True)
+        return tuple(reads.execute())
+    except RedisError:
+        return None
 
 
 class Scheduler:
@@ -65,6 +85,8 @@ class Scheduler:
         self.figures: HealthSnapshot | None = None  # as last read
         self.activity: tuple | None = None
         self.figures_until = 0.0
+        self.quiet: tuple | None = None  # what Redis showed when a look found nothing to do
+        self.look_by = 0.0
 
     def run(self, stopping: threading.Event) -> None:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
@@ -106,23 +128,34 @@ class Scheduler:
 
     def recover(self) -> float | None:
         """Enqueue what is due or stranded; return seconds until the next retry is due."""
+        activity = recovery_activity()
+        if activity is not None and activity == self.quiet and time.monotonic() < self.look_by:
+            return None
+        self.quiet = None
         try:
             now = timezone.now()
-            # Idle, most ticks find every delivery finished: one query says so, and the
+            # Idle, most looks find every delivery finished: one query says so, and the
             # rules' queries and the Redis reads behind them are left out. A delivery written
             # after it is looked at on the next tick, as one written after the rules ran is.
             counts, retry_in = {}, None
-            if any_unfinished():
+            unfinished = any_unfinished()
+            if unfinished:
                 counts = reconcile(now)
                 retry_in = seconds_to_next_retry(now)
-            if Schedule.objects.filter(next_run__lt=now).exclude(repeats=0).exists():
-                run_due_schedules(broker=broker())
+            schedules = Schedule.objects.exclude(repeats=0)
+            next_run = schedules.aggregate(first=Min("next_run"))["first"]
+            if next_run and next_run < now:
+                run_due_schedules(broker=broker())  # and look again on the next tick
         except Exception:
             # The database or Redis went away mid-tick; the next tick starts afresh.
             logger.exception("scheduler tick failed")
             return None
         finally:
             close_old_connections()
+        if not unfinished:
+            self.quiet = activity
+            until_schedule = (next_run - now).total_seconds() if next_run else IDLE_LOOK
+            self.look_by = time.monotonic() + min(IDLE_LOOK, until_schedule)
         if any(counts.values()):
             logger.info(
                 "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)

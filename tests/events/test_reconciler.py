@@ -1,8 +1,10 @@
 """The reconciler recovers deliveries the normal path lost, in each of four ways."""
 
 from datetime import timedelta
+from unittest import mock
 
 import pytest
+import time_machine
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,8 +12,9 @@ from eventplatform.events import supervisor
 from eventplatform.events.delivery import claim
 from eventplatform.events.models import Delivery
 from eventplatform.events.outbox import publish
+from eventplatform.events.queue import broker
 from eventplatform.events.reconciler import reconcile
-from eventplatform.events.scheduler import Scheduler
+from eventplatform.events.scheduler import IDLE_LOOK, Scheduler
 from tests.events.sample import WIDGET_ORDERED
 
 pytestmark = pytest.mark.django_db
@@ -90,23 +93,49 @@ def test_a_delivery_held_by_a_killed_cluster_is_freed_without_waiting_for_its_le
     assert (delivery.status, delivery.attempts, delivered) == (Status.SUCCEEDED, 2, [7])
 
 
+def quiet_scheduler(task_queue) -> Scheduler:
+    """An active scheduler whose last look found every delivery finished and the queue empty."""
+    scheduler = Scheduler()
+    scheduler.recover()  # enqueues the schedules due (the daily prune)
+    task_queue.run()
+    scheduler.recover()
+    return scheduler
+
+
 @pytest.mark.django_db(transaction=True)  # a tick closes its connection, as it would idle
-def test_an_idle_scheduler_tick_costs_two_queries_and_still_finds_a_due_retry(
+def test_an_idle_scheduler_reads_no_delivery_until_a_worker_reports_a_task(
     task_queue, django_capture_on_commit_callbacks, django_assert_num_queries
 ):
     with django_capture_on_commit_callbacks(execute=True):
         publish(WIDGET_ORDERED, {"order_id": 20, "customer_id": 1})
     task_queue.run()
-    scheduler = Scheduler()
-    scheduler.recover()  # runs the schedules due (the daily prune)
-    # Every delivery finished: one query says so, one finds no schedule due, and no rule runs.
-    with django_assert_num_queries(2):
-        assert scheduler.recover() is None, "no retry to wake for"
+    scheduler = quiet_scheduler(task_queue)
+    with django_assert_num_queries(0):
+        assert scheduler.recover() is None, "nothing moved in Redis: no query"
 
+    # A worker's attempt failed, and the worker reported its task finished.
     Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
+    with django_assert_num_queries(0):
+        scheduler.recover()
+    broker().connection.hincrby(supervisor.all_clusters_key(), "finished", 1)
     scheduler.recover()
     task_queue.run()
-    assert delivered == [20, 20], "the next tick enqueued the retry"
+    assert delivered == [20, 20], "the tick after the report enqueued the retry"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_idle_scheduler_still_finds_a_commit_whose_process_died_before_enqueueing(task_queue):
+    scheduler = quiet_scheduler(task_queue)
+    # The commit happens; the enqueue after it never runs, as when the process dies between.
+    with mock.patch("eventplatform.events.outbox.dispatch"):
+        publish(WIDGET_ORDERED, {"order_id": 21, "customer_id": 1})
+
+    scheduler.recover()
+    assert len(task_queue) == 0, "nothing in Redis showed it"
+    with time_machine.travel(timedelta(seconds=IDLE_LOOK)):
+        scheduler.recover()
+    task_queue.run()
+    assert delivered == [21], "the next look, IDLE_LOOK later, enqueued it"
 
 
 def test_a_failed_delivery_due_for_retry(task_queue, django_capture_on_commit_callbacks):
