@@ -257,8 +257,9 @@ class ClusterSupervisor:
         """Work waits, a worker is free, and the cluster started nothing for a while."""
         now = time.monotonic()
         try:
-            waiting = broker().queue_size()
-            counters = broker().connection.hgetall(counters_key(self.cluster_id))
+            reads = broker().connection.pipeline(transaction=False)
+            reads.llen(broker().list_key).hgetall(counters_key(self.cluster_id))
+            waiting, counters = reads.execute()
         except RedisError:
             return None  # the cluster cannot take work either; /readyz says why
         started = int(counters.get(b"started", 0))
@@ -275,9 +276,9 @@ class ClusterSupervisor:
         if time.monotonic() - self.started_at < 1 or not self.members or self.idle_for > 1:
             return
         with contextlib.suppress(RedisError):  # /readyz reports Redis itself
-            connection = broker().connection
-            connection.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
-            connection.zremrangebyscore(heartbeats_key(), "-inf", time.time())
+            beat = broker().connection.pipeline(transaction=False)
+            beat.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
+            beat.zremrangebyscore(heartbeats_key(), "-inf", time.time()).execute()
 
     def forget(self) -> None:
         with contextlib.suppress(RedisError):  # /readyz reports Redis itself

@@ -1,6 +1,7 @@
 """The supervisor's bookkeeping inside a cluster's workers."""
 
 import redis
+from django_q.conf import Conf
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -20,3 +21,9 @@ def test_a_worker_outlives_redis_going_away_around_its_task(monkeypatch):
 
     supervisor.count_started(sender="django_q")
     supervisor.count_finished(sender="django_q")
+
+
+def test_the_queues_own_timeout_kill_fires_at_the_sentinels_pace():
+    # django-q2's sentinel counts a busy worker's time left (timeout + 3 s) down by its cycle,
+    # and kills the worker when the count is 0 exactly: past 0, the task would hang for good.
+    assert (Conf.TIMEOUT + 3) % Conf.GUARD_CYCLE == 0
