@@ -42,6 +42,12 @@ logger = logging.getLogger(__name__)
 CLUSTER_ID_VARIABLE = "EVENTPLATFORM_CLUSTER_ID"
 BOOT_GRACE = 10.0  # seconds a new cluster gets to start its processes and take work
 HEARTBEAT_EXPIRY = 2.0
+# The workers' commits on PostgreSQL return before the disk has them: a claim, an outcome, a
+# reaction's own writes. Others see them at once; only a crash of PostgreSQL itself can lose
+# the last fraction of a second of them, and with them every later one (the log is replayed
+# in order), so that a delivery whose outcome was lost runs again: at least once still holds.
+# The web processes keep durable commits: the outbox's events are written there.
+ASYNCHRONOUS_COMMIT = "-c synchronous_commit=off"
 REPLACED_MEMORY = 3600  # seconds a killed cluster is remembered
 
 
@@ -216,7 +222,11 @@ class ClusterSupervisor:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "django", "qcluster"],
             cwd=settings.BASE_DIR,
-            env={**os.environ, CLUSTER_ID_VARIABLE: self.cluster_id},
+            env={
+                **os.environ,
+                CLUSTER_ID_VARIABLE: self.cluster_id,
+                "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} {ASYNCHRONOUS_COMMIT}".strip(),
+            },
             start_new_session=True,
         )
         self.started_at = time.monotonic()
