@@ -211,7 +211,7 @@ Q_CLUSTER = {
     # The scheduler process (`run_scheduler`) runs the schedules, every second.
     "scheduler": False,
     "catch_up": False,
-    # The sentinel's loop, which saves the cluster's status to Redis on every turn (for 3 s).
+    # The sentinel's loop, which saves the cluster's status to Redis (kept 3 s) on every turn.
     # Twice a second (the default) costs an idle cluster more than it buys: `run_workers`
     # replaces a cluster whose process dies. The queue's own timeout kill counts down by this
     # period and fires only when it reaches 0 exactly: `timeout` + 3 must be a multiple of it.
