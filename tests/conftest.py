@@ -1,5 +1,6 @@
 """Fixtures shared by every test: the real task queue, users, and the live-stream client."""
 
+import gc
 import pydoc
 
 import pytest
@@ -149,3 +150,15 @@ def http_receiver():
     receiver = HttpReceiver().start()
     yield receiver
     receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test databases, dropped once no connection to them is left open.
+
+    The stream reads the database on the threads of its event loop's pool. When a test's loop
+    closes, they end, and their connections become garbage that only the garbage collector
+    closes: Django's connection objects refer to themselves. PostgreSQL refuses to drop a
+    database while a connection to it is open."""
+    yield
+    gc.collect()
