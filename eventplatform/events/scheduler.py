@@ -8,9 +8,9 @@ without moving any of them is a commit whose process died before it enqueued any
 recovery has 30 s for that. Idle, a tick costs two Redis round trips and no query.
 
 While active, it publishes the event health figures to operators when they changed, every
-``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when workers
-ran tasks or the queue moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, an
-interval costs a few Redis reads, not the queries over the day's deliveries.
+``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
+in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, an interval
+costs a few Redis reads, not the queries over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed on every tick. The others stand by and try to
@@ -38,7 +38,7 @@ from .lifecycle import identity
 from .outbox import publish
 from .queue import broker
 from .reconciler import any_unfinished, reconcile, seconds_to_next_retry
-from .supervisor import all_clusters_key, replaced_key, tasks_counted
+from .supervisor import all_clusters_key, replaced_key
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ def active_scheduler() -> str | None:
     return holder.decode() if holder else None
 
 
-def recovery_activity() -> tuple | None:
+def work_in_flight() -> tuple | None:
     """What Redis shows of the work in flight: the queue's depth, the tasks every cluster
-    started and finished, and the last cluster a supervisor replaced; None when unknown."""
+    started and finished, and the last cluster a supervisor replaced; None when unknown. While
+    it stays the same, no worker ran a task and none was queued."""
     try:
         connection = broker().connection
         reads = connection.pipeline(transaction=False)
@@ -128,7 +129,7 @@ class Scheduler:
 
     def recover(self) -> float | None:
         """Enqueue what is due or stranded; return seconds until the next retry is due."""
-        activity = recovery_activity()
+        activity = work_in_flight()
         if activity is not None and activity == self.quiet and time.monotonic() < self.look_by:
             return None
         self.quiet = None
@@ -174,10 +175,7 @@ class Scheduler:
         """Publish the health figures to operators if they changed since last published."""
         try:
             live = processes()
-            try:
-                activity = (tasks_counted(), live["queue_depth"])
-            except RedisError:
-                activity = None  # unknown: read everything
+            activity = work_in_flight()  # None, unknown: read everything
             now = time.monotonic()
             if activity is None or activity != self.activity or now >= self.figures_until:
                 self.figures = health_snapshot(live)

@@ -63,12 +63,6 @@ def all_clusters_key() -> str:
     return f"{settings.NAMESPACE}:tasks"
 
 
-def tasks_counted() -> dict[bytes, bytes]:
-    """The tasks every cluster started and finished, as their workers reported them: a change
-    says deliveries may have run, without reading a delivery."""
-    return broker().connection.hgetall(all_clusters_key())
-
-
 def replaced_key() -> str:
     return f"{settings.NAMESPACE}:replaced-clusters"
 

@@ -19,7 +19,7 @@ from eventplatform.events.audience import groups_for_user
 from eventplatform.events.health import HEALTH_CHANGED, health_snapshot
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.queue import broker
-from eventplatform.events.scheduler import FIGURES_REFRESH, Scheduler, lock_name
+from eventplatform.events.scheduler import FIGURES_REFRESH, Scheduler, lock_name, work_in_flight
 from eventplatform.events.supervisor import HEARTBEAT_EXPIRY, heartbeats_key
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import UserFactory
@@ -152,11 +152,11 @@ def test_the_scheduler_publishes_the_figures_when_they_change_and_only_then(
 
     # A worker ran a delivery, which became a dead letter, and reported its task.
     delivered(CRM, Status.DEAD, ago=timedelta(seconds=1))
-    counted = supervisor.tasks_counted()
+    counted = work_in_flight()
     monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "cluster")
     supervisor.count_finished(sender="django_q")
     deadline = time.monotonic() + 5
-    while supervisor.tasks_counted() == counted and time.monotonic() < deadline:
+    while work_in_flight() == counted and time.monotonic() < deadline:
         time.sleep(0.05)
     first, second = published()
     assert second.payload["dead_letters"] == 1
