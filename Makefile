@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # A marker expression narrowing `make test`: MARKERS="not e2e" skips the browser tests.
 MARKERS ?=
-# The unit tests run on this many processes (pytest-xdist); `auto` is one per core.
+# The unit and fault tests run on this many processes (pytest-xdist); `auto` is one per core.
 TEST_JOBS ?= auto
 # The Procfile's processes `make run` starts; add `mail` for the SMTP/LMTP receiver (docs/email.md).
 PROCESSES ?= web worker scheduler

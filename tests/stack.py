@@ -18,6 +18,7 @@ import psutil
 from django.conf import settings
 from django.db import connection
 
+from eventplatform.events.supervisor import alive
 from tests.receivers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,15 +169,8 @@ def _kill(processes: list[psutil.Process]) -> None:
 def _ended(processes: list[psutil.Process], timeout: float) -> bool:
     """Whether every one of ``processes`` ended within ``timeout`` seconds. An orphan's
     zombie counts as ended: it waits for a parent to reap it, which a container may lack."""
-
-    def ended(process: psutil.Process) -> bool:
-        try:
-            return process.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
     deadline = time.monotonic() + timeout
-    while not all(map(ended, processes)):
+    while any(map(alive, processes)):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.05)

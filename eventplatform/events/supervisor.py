@@ -168,7 +168,7 @@ def count_tasks() -> None:
     post_execute_in_worker.connect(count_finished, dispatch_uid="events.count_finished")
 
 
-def _alive(process: psutil.Process) -> bool:
+def alive(process: psutil.Process) -> bool:
     """Running and not a zombie: a dead child stays a zombie until its parent reaps it."""
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -241,7 +241,7 @@ class ClusterSupervisor:
         """Why the cluster cannot be trusted to take work, or None."""
         if (code := self.process.poll()) is not None:
             return f"qcluster exited with {code}"
-        if dead := sorted(pid for pid, process in self.members.items() if not _alive(process)):
+        if dead := sorted(pid for pid, process in self.members.items() if not alive(process)):
             return f"process {', '.join(map(str, dead))} of the cluster died"
         # Looking for the cluster's processes reads every process on the host (psutil's
         # children() walks /proc): done until all have shown, the sentinel and the workers,
@@ -254,7 +254,7 @@ class ClusterSupervisor:
                 found = [*sentinels, *(c for s in sentinels for c in s.children())]
             except psutil.NoSuchProcess:
                 return "qcluster vanished"
-            self.members.update((p.pid, p) for p in found if _alive(p))
+            self.members.update((p.pid, p) for p in found if alive(p))
         return self.stalled()
 
     def stalled(self) -> str | None:
