@@ -20,6 +20,7 @@ supervisor beats a heartbeat in Redis, which ``/readyz`` reads.
 import contextlib
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -30,6 +31,7 @@ import uuid
 import psutil
 from django.conf import settings
 from django_q.signals import post_execute_in_worker, pre_execute
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from .conf import event_setting
@@ -79,17 +81,6 @@ def replaced_clusters() -> dict[str, float]:
 def clusters_taking_work() -> int:
     """Clusters whose supervisor saw them up and taking work in the last few seconds."""
     return broker().connection.zcount(heartbeats_key(), time.time(), "+inf")
-
-
-def cluster_heartbeats() -> dict[str, float]:
-    """Each supervisor's last heartbeat (Unix time), by its "host:pid"; a supervisor that
-    stopped beating stays listed until a beating one sweeps it out."""
-    return {
-        supervisor.decode(): expires_at - HEARTBEAT_EXPIRY
-        for supervisor, expires_at in broker().connection.zrange(
-            heartbeats_key(), 0, -1, withscores=True
-        )
-    }
 
 
 def count_started(sender, **kwargs) -> None:
@@ -176,16 +167,46 @@ def alive(process: psutil.Process) -> bool:
         return False
 
 
+class Member:
+    """A process of the cluster, watched until it ends.
+
+    On Linux through a pidfd, which turns readable as the process ends, zombie or not, and
+    never names a process that reused its pid: a look polls every member in a system call
+    each, where reading their status from /proc cost as much as a round trip to Redis.
+    Elsewhere, by reading its status.
+    """
+
+    def __init__(self, process: psutil.Process) -> None:
+        self.process = process
+        self.pidfd: int | None = None
+        if hasattr(os, "pidfd_open"):
+            with contextlib.suppress(ProcessLookupError):  # ended already: ended() says so
+                self.pidfd = os.pidfd_open(process.pid)
+
+    def ended(self) -> bool:
+        if self.pidfd is None:
+            return not alive(self.process)
+        readable, _, _ = select.select([self.pidfd], [], [], 0)
+        return bool(readable)
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+
+
 class ClusterSupervisor:
     # Once a second: a dead process is seen within a second, far inside recovery's 30 s, and
-    # the heartbeat (HEARTBEAT_EXPIRY) outlives one late tick. Each look wakes the supervisor
-    # and reads /proc and Redis, the bulk of what an idle platform costs.
+    # the heartbeat (HEARTBEAT_EXPIRY) outlives one late tick. Each look wakes the supervisor,
+    # polls the cluster's processes and reads Redis in one round trip, which carries the
+    # heartbeat too: the bulk of what an idle platform costs.
     def __init__(self, tick: float = 1.0) -> None:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
         self.stall_after = event_setting("STALL_AFTER")
         self.identity = identity()
         self.process: subprocess.Popen | None = None
+        self.members: dict[int, Member] = {}
+        self.vouched = False  # whether the heartbeat says the cluster takes work
         self.replacements = 0
 
     def run(self, stopping: threading.Event) -> None:
@@ -199,7 +220,7 @@ class ClusterSupervisor:
                     logger.exception("could not check the worker cluster")
                     problem = f"its check failed ({error!r})"
                 if problem is None:
-                    self.beat()
+                    self.vouch()
                     continue
                 logger.error("replacing the worker cluster: %s", problem)
                 self.forget()
@@ -224,7 +245,9 @@ class ClusterSupervisor:
             start_new_session=True,
         )
         self.started_at = time.monotonic()
-        self.members: dict[int, psutil.Process] = {}
+        for member in self.members.values():
+            member.close()
+        self.members = {}
         self.progress = (-1, time.monotonic())
         self.idle_for = 0.0
         logger.info("started worker cluster %s (pid %s)", self.cluster_id, self.process.pid)
@@ -241,12 +264,12 @@ class ClusterSupervisor:
         """Why the cluster cannot be trusted to take work, or None."""
         if (code := self.process.poll()) is not None:
             return f"qcluster exited with {code}"
-        if dead := sorted(pid for pid, process in self.members.items() if not alive(process)):
+        if dead := sorted(pid for pid, member in self.members.items() if member.ended()):
             return f"process {', '.join(map(str, dead))} of the cluster died"
         # Looking for the cluster's processes reads every process on the host (psutil's
         # children() walks /proc): done until all have shown, the sentinel and the workers,
-        # monitor and pusher it spawns. Then each tick reads only those, by pid: a new one
-        # appears only in place of one that died, which that read sees.
+        # monitor and pusher it spawns. Then each tick polls only those: a new one appears
+        # only in place of one that died, which that poll sees.
         if len(self.members) < self.workers + 3:
             try:
                 # Not processes a handler may start and end: they are no part of the cluster.
@@ -254,16 +277,23 @@ class ClusterSupervisor:
                 found = [*sentinels, *(c for s in sentinels for c in s.children())]
             except psutil.NoSuchProcess:
                 return "qcluster vanished"
-            self.members.update((p.pid, p) for p in found if alive(p))
+            new = [p for p in found if p.pid not in self.members and alive(p)]
+            self.members.update((p.pid, Member(p)) for p in new)
         return self.stalled()
 
     def stalled(self) -> str | None:
-        """Work waits, a worker is free, and the cluster started nothing for a while."""
+        """Work waits, a worker is free, and the cluster started nothing for a while.
+
+        While the last look vouched for the cluster, this look's reads renew its heartbeat:
+        if this one cannot, ``vouch`` withdraws it at once.
+        """
         now = time.monotonic()
         try:
-            reads = broker().connection.pipeline(transaction=False)
-            reads.llen(broker().list_key).hgetall(counters_key(self.cluster_id))
-            waiting, counters = reads.execute()
+            look = broker().connection.pipeline(transaction=False)
+            look.llen(broker().list_key).hgetall(counters_key(self.cluster_id))
+            if self.vouched:
+                self.beat(look)
+            waiting, counters, *_ = look.execute()
         except RedisError:
             return None  # the cluster cannot take work either; /readyz says why
         started = int(counters.get(b"started", 0))
@@ -275,16 +305,29 @@ class ClusterSupervisor:
             return None
         return f"{waiting} task(s) waited {self.idle_for:.0f} s; no worker took one"
 
-    def beat(self) -> None:
-        """Say the cluster takes work; not while it starts, nor while work waits for it."""
-        if time.monotonic() - self.started_at < 1 or not self.members or self.idle_for > 1:
+    def vouch(self) -> None:
+        """Say the cluster takes work; not while it starts, nor while work waits for it.
+
+        A change is said at once; while it lasts, each look's reads renew the heartbeat.
+        """
+        up = time.monotonic() - self.started_at >= 1 and bool(self.members)
+        fit = up and self.idle_for <= 1
+        if fit == self.vouched:
             return
         with contextlib.suppress(RedisError):  # /readyz reports Redis itself
-            beat = broker().connection.pipeline(transaction=False)
-            beat.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
-            beat.zremrangebyscore(heartbeats_key(), "-inf", time.time()).execute()
+            if fit:
+                self.beat(broker().connection.pipeline(transaction=False)).execute()
+            else:
+                broker().connection.zrem(heartbeats_key(), self.identity)
+            self.vouched = fit
+
+    def beat(self, pipe: Pipeline) -> Pipeline:
+        """Add the heartbeat to ``pipe``, sweeping out the supervisors that stopped beating."""
+        pipe.zadd(heartbeats_key(), {self.identity: time.time() + HEARTBEAT_EXPIRY})
+        return pipe.zremrangebyscore(heartbeats_key(), "-inf", time.time())
 
     def forget(self) -> None:
+        self.vouched = False
         with contextlib.suppress(RedisError):  # /readyz reports Redis itself
             connection = broker().connection
             connection.zrem(heartbeats_key(), self.identity)

@@ -1,5 +1,10 @@
-"""The supervisor's bookkeeping inside a cluster's workers."""
+"""The supervisor's bookkeeping inside a cluster's workers, and how it watches them."""
 
+import subprocess
+import sys
+import time
+
+import psutil
 import redis
 from django_q.conf import Conf
 from redis.backoff import NoBackoff
@@ -27,3 +32,22 @@ def test_the_queues_own_timeout_kill_fires_at_the_sentinels_pace():
     # django-q2's sentinel counts a busy worker's time left (timeout + 3 s) down by its cycle,
     # and kills the worker when the count is 0 exactly: past 0, the task would hang for good.
     assert (Conf.TIMEOUT + 3) % Conf.GUARD_CYCLE == 0
+
+
+def test_a_process_of_the_cluster_that_ends_is_seen_ended_before_anyone_reaps_it():
+    # A cluster's worker is the sentinel's child, not the supervisor's: until the sentinel
+    # reaps it, a dead worker is a zombie, and the supervisor must count it dead all the same.
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    member = supervisor.Member(psutil.Process(child.pid))
+    try:
+        assert not member.ended()
+        child.kill()
+        deadline = time.monotonic() + 5
+        while not member.ended() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert member.ended()
+        assert psutil.Process(child.pid).status() == psutil.STATUS_ZOMBIE, "nobody reaped it"
+    finally:
+        child.kill()
+        child.wait()
+        member.close()
