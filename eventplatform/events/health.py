@@ -26,7 +26,7 @@ from .audience import OPERATORS
 from .catalog import EventType, Payload
 from .models import Delivery
 from .queue import broker
-from .supervisor import HEARTBEAT_EXPIRY, cluster_heartbeats
+from .supervisor import HEARTBEAT_EXPIRY, heartbeats_key
 
 Status = Delivery.Status
 WINDOWS = {"last_hour": timedelta(hours=1), "last_day": timedelta(days=1)}
@@ -97,18 +97,22 @@ def health_snapshot(live: dict | None = None) -> HealthSnapshot:
 
 
 def processes() -> dict:
-    """The snapshot's figures read from Redis: the queue, the scheduler and the clusters."""
+    """The snapshot's figures read from Redis in one round trip: the queue, the scheduler and
+    the clusters."""
     # Not at the top: the scheduler publishes these snapshots, and imports this module.
-    from .scheduler import active_scheduler
+    from .scheduler import lock_name
 
     try:
-        return {
-            "queue_depth": broker().queue_size(),
-            "scheduler": active_scheduler(),
-            "clusters": heartbeats(),
-        }
+        reads = broker().connection.pipeline(transaction=False)
+        reads.llen(broker().list_key).get(lock_name())
+        depth, holder, beats = reads.zrange(heartbeats_key(), 0, -1, withscores=True).execute()
     except RedisError:
         return {"queue_depth": None, "scheduler": None, "clusters": []}
+    return {
+        "queue_depth": depth,
+        "scheduler": holder.decode() if holder else None,
+        "clusters": heartbeats(beats),
+    }
 
 
 def handler_figures(since: datetime) -> list[HandlerFigures]:
@@ -168,14 +172,17 @@ def figures(
     )
 
 
-def heartbeats() -> list[Heartbeat]:
-    """Each supervisor's heartbeat; one that stopped beating names when it did."""
+def heartbeats(beats: list[tuple[bytes, float]]) -> list[Heartbeat]:
+    """Each supervisor's heartbeat, from its entry in Redis ("host:pid" and when its beat
+    expires). One that stopped beating stays listed, naming when it did, until a beating
+    supervisor sweeps it out."""
     now = time.time()
-    beats = []
-    for name, last_beat in sorted(cluster_heartbeats().items()):
+    listed = []
+    for name, expires_at in sorted(beats):
+        last_beat = expires_at - HEARTBEAT_EXPIRY
         silent = now - last_beat > HEARTBEAT_EXPIRY
         if silent and now - last_beat > FORGET_SILENT_AFTER.total_seconds():
             continue
         since = datetime.fromtimestamp(last_beat, tz=UTC) if silent else None
-        beats.append(Heartbeat(name=name, silent_since=since))
-    return beats
+        listed.append(Heartbeat(name=name.decode(), silent_since=since))
+    return listed

@@ -233,7 +233,10 @@ def test_the_page_shows_the_chosen_window_and_listens_for_changes(client, redis_
 @pytest.mark.django_db
 def test_without_redis_the_page_still_shows_the_database_figures(client, monkeypatch):
     class Unreachable:
-        def queue_size(self):
+        list_key = "queue"
+
+        @property
+        def connection(self):
             raise RedisConnectionError("Connection refused")
 
     monkeypatch.setattr("eventplatform.events.health.broker", Unreachable)
