@@ -22,7 +22,8 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 TESTING = "pytest" in sys.modules
-IS_WORKER = len(sys.argv) > 1 and sys.argv[1] == "qcluster"
+# Processes that keep their database connections (below): django-q2's cluster and the scheduler.
+KEEPS_CONNECTIONS = len(sys.argv) > 1 and sys.argv[1] in {"qcluster", "run_scheduler"}
 
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -122,12 +123,14 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 elif _db["ENGINE"] == "django.db.backends.postgresql":
     # The psycopg pool breaks connections inherited across django-q2's fork, so workers keep
-    # persistent connections instead; web processes use the pool. Tests close what they open,
-    # so that the test database can be dropped at the end.
-    if IS_WORKER:
+    # persistent connections instead, as does the scheduler, whose looks would otherwise take
+    # a connection from a pool and give it back each time; web processes use the pool. Tests
+    # close what they open, so that the test database can be dropped at the end.
+    if KEEPS_CONNECTIONS:
         _db["CONN_MAX_AGE"] = 60
-        # No health check (a round trip before every task): a task's first statement is its
-        # claim, which runs again on a new connection when the kept one turns out dead.
+        # No health check (a round trip before every task or look): a task's first statement
+        # is its claim, which runs again on a new connection when the kept one turns out dead;
+        # a look that fails on a dead one is followed by one on a new connection.
         _db["CONN_HEALTH_CHECKS"] = False
     elif TESTING:
         _db["CONN_MAX_AGE"] = 0
