@@ -1,11 +1,13 @@
-"""The scheduler: fires retries when they fall due, and recovers stranded work every second.
+"""The scheduler: fires retries when they fall due, and recovers stranded work within seconds.
 
 It also runs django-q2's schedules (the SLA timers) when they fall due, in place of the
-clusters, which would look only every 30 s. A tick that last found every delivery finished
-reads the database again only when the queue, the workers' task counts or the replaced
-clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
-without moving any of them is a commit whose process died before it enqueued anything, and
-recovery has 30 s for that. Idle, a tick costs two Redis round trips and no query.
+clusters, which would look only every 30 s. It ticks every second while deliveries are
+unfinished. Once a look found every delivery finished, the scheduler is quiet: it ticks every
+other second (``QUIET_TICK``), and reads the database again only when the queue, the workers'
+task counts or the replaced clusters moved since, when a schedule falls due, or ``IDLE_LOOK``
+seconds later: what changes without moving any of them is a commit whose process died before
+it enqueued anything, and recovery has 30 s for that. A quiet tick costs two Redis round
+trips, the lock's renewal and the reads of the work in flight, and no query.
 
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
@@ -13,8 +15,8 @@ in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, a
 costs a few Redis reads, not the queries over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
-short expiry makes one instance active, renewed on every tick. The others stand by and try to
-take the lock on theirs, so when the active one dies another takes over within the lock's
+short expiry makes one instance active, renewed every other second. The others stand by and
+try to take the lock on their ticks, so when the active one dies another takes over within the lock's
 expiry. Two instances active at once (a tick that outlived the lock) are harmless: recovery
 only enqueues, and a delivery enqueued twice still runs once.
 """
@@ -43,6 +45,13 @@ from .supervisor import all_clusters_key, replaced_key
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
+# The active instance renews the lock on every other tick of a second, and on every quiet
+# tick: what is left of it then (3 s) outlasts a late tick.
+LOCK_RENEW_AFTER = 1.5
+# How often a quiet scheduler ticks: one whose last look found every delivery finished, so
+# that a tick only renews the lock and reads the work in flight. A failure's first retry is
+# due 5 s after it, and a crashed cluster's deliveries wait at most one more second.
+QUIET_TICK = 2.0
 HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
 # (an operator deleting events, the daily pruning) moves no task count: shown within this.
@@ -82,6 +91,7 @@ class Scheduler:
             lock_name(), timeout=LOCK_EXPIRY, blocking=False, thread_local=False
         )
         self.active = False
+        self.renewed_at = 0.0
         self.health: HealthSnapshot | None = None  # as last published
         self.figures: HealthSnapshot | None = None  # as last read
         self.activity: tuple | None = None
@@ -99,12 +109,14 @@ class Scheduler:
         try:
             while not stopping.is_set():
                 started = time.monotonic()
-                next_tick = started + self.tick
-                if self.hold_lock() and (retry_in := self.recover()) is not None:
-                    # Wake for a retry due before the next tick, not a tick after it; no
-                    # more than ten times a second when many fall due one after another.
-                    next_tick = min(next_tick, started + max(retry_in, 0.1))
-                stopping.wait(max(0.0, next_tick - time.monotonic()))
+                look_in = self.recover() if self.hold_lock() else None
+                tick = max(self.tick, QUIET_TICK) if self.quiet else self.tick
+                if look_in is not None:
+                    # Wake for a retry, a schedule or a look due before the next tick, not a
+                    # tick after it; no more than ten times a second when many fall due one
+                    # after another.
+                    tick = min(tick, max(look_in, 0.1))
+                stopping.wait(max(0.0, started + tick - time.monotonic()))
         finally:
             if self.active:
                 with contextlib.suppress(LockError, RedisError):
@@ -112,12 +124,15 @@ class Scheduler:
 
     def hold_lock(self) -> bool:
         """Renew the lock if this instance holds it, else try to take it."""
+        now = time.monotonic()
         try:
-            if self.active:
+            if self.active and now - self.renewed_at >= LOCK_RENEW_AFTER:
                 self.lock.reacquire()
-            else:
+                self.renewed_at = now
+            elif not self.active:
                 self.active = self.lock.acquire(token=self.identity)
                 if self.active:
+                    self.renewed_at = now
                     logger.info("scheduler %s is now the active instance", self.identity)
         except LockError:
             logger.warning("scheduler %s lost its lock to another instance", self.identity)
@@ -128,21 +143,22 @@ class Scheduler:
         return self.active
 
     def recover(self) -> float | None:
-        """Enqueue what is due or stranded; return seconds until the next retry is due."""
+        """Enqueue what is due or stranded; return seconds until the next look is due: a
+        retry's, or a quiet scheduler's look at a schedule or the idle look."""
         activity = work_in_flight()
         if activity is not None and activity == self.quiet and time.monotonic() < self.look_by:
-            return None
+            return self.look_by - time.monotonic()
         self.quiet = None
         try:
             now = timezone.now()
             # Idle, most looks find every delivery finished: one query says so, and the
             # rules' queries and the Redis reads behind them are left out. A delivery written
             # after it is looked at on the next tick, as one written after the rules ran is.
-            counts, retry_in = {}, None
+            counts, look_in = {}, None
             unfinished = any_unfinished()
             if unfinished:
                 counts = reconcile(now)
-                retry_in = seconds_to_next_retry(now)
+                look_in = seconds_to_next_retry(now)
             schedules = Schedule.objects.exclude(repeats=0)
             next_run = schedules.aggregate(first=Min("next_run"))["first"]
             if next_run and next_run < now:
@@ -156,12 +172,15 @@ class Scheduler:
         if not unfinished:
             self.quiet = activity
             until_schedule = (next_run - now).total_seconds() if next_run else IDLE_LOOK
-            self.look_by = time.monotonic() + min(IDLE_LOOK, until_schedule)
+            look_in = min(IDLE_LOOK, until_schedule)
+            self.look_by = time.monotonic() + look_in
+            if look_in <= 0:  # a schedule just ran: its task moves the queue
+                look_in = None
         if any(counts.values()):
             logger.info(
                 "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)
             )
-        return retry_in
+        return look_in
 
     def report_health_until(self, stopping: threading.Event) -> None:
         while not stopping.wait(HEALTH_INTERVAL):
