@@ -422,7 +422,8 @@ def report(platform: list[dict], pollers: list[dict[int, dict]]) -> str:
         f"the SLA target, rendering, the SMTP exchange) "
         f"{harness.spread([r['email_p50'] for r in platform], '{:,.1f} ms')}.",
         f"Idle, {IDLE_SECONDS} s with no traffic, {SETTLE} s after the last email (CPU time of "
-        "each process and its children, in percent of one core):",
+        "each process and its children, counted in nanoseconds by Linux's scheduler, in "
+        "percent of one core):",
         harness.table(
             ["approach", "what reacts to tickets", "web server", "reactions, CPU-s per minute"],
             idle_rows,

@@ -568,7 +568,7 @@ def report(rounds: list[dict], load_average: tuple[float, float]) -> str:
         ],
         f"Concurrency {levels}: {SECONDS} s each after a {WARMUP} s warm-up; the other points "
         f"of the chart {CURVE_SECONDS} s each after {CURVE_WARMUP} s. Web CPU is the server "
-        f"process's user + system CPU over the measured runs at concurrency {levels}, per "
+        f"process's CPU time over the measured runs at concurrency {levels}, per "
         "request. SQL statements and Redis commands are counted exactly over "
         f"{COUNTED_POSTS} POSTs sent one at a time to a second server of the same app whose "
         "PostgreSQL and Redis connections pass through counting proxies: every simple query "

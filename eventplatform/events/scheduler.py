@@ -16,9 +16,9 @@ costs a few Redis reads, not the queries over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed every other second. The others stand by and
-try to take the lock on their ticks, so when the active one dies another takes over within the lock's
-expiry. Two instances active at once (a tick that outlived the lock) are harmless: recovery
-only enqueues, and a delivery enqueued twice still runs once.
+try to take the lock on their ticks, so when the active one dies another takes over within
+the lock's expiry. Two instances active at once (a tick that outlived the lock) are harmless:
+recovery only enqueues, and a delivery enqueued twice still runs once.
 """
 
 import contextlib
