@@ -1,13 +1,12 @@
-"""The scheduler: fires retries when they fall due, and recovers stranded work within seconds.
+"""The scheduler: fires retries when they fall due, and recovers stranded work every second.
 
 It also runs django-q2's schedules (the SLA timers) when they fall due, in place of the
-clusters, which would look only every 30 s. It ticks every second while deliveries are
-unfinished. Once a look found every delivery finished, the scheduler is quiet: it ticks every
-other second (``QUIET_TICK``), and reads the database again only when the queue, the workers'
-task counts or the replaced clusters moved since, when a schedule falls due, or ``IDLE_LOOK``
-seconds later: what changes without moving any of them is a commit whose process died before
-it enqueued anything, and recovery has 30 s for that. A quiet tick costs two Redis round
-trips, the lock's renewal and the reads of the work in flight, and no query.
+clusters, which would look only every 30 s. A tick that last found every delivery finished
+reads the database again only when the queue, the workers' task counts or the replaced
+clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
+without moving any of them is a commit whose process died before it enqueued anything, and
+recovery has 30 s for that. Idle, a tick costs one Redis round trip, two every other second
+with the lock's renewal, and no query.
 
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
@@ -45,13 +44,9 @@ from .supervisor import all_clusters_key, replaced_key
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
-# The active instance renews the lock on every other tick of a second, and on every quiet
-# tick: what is left of it then (3 s) outlasts a late tick.
+# The active instance renews the lock on every other tick: what is left of it then (3 s)
+# outlasts a late tick.
 LOCK_RENEW_AFTER = 1.5
-# How often a quiet scheduler ticks: one whose last look found every delivery finished, so
-# that a tick only renews the lock and reads the work in flight. A failure's first retry is
-# due 5 s after it, and a crashed cluster's deliveries wait at most one more second.
-QUIET_TICK = 2.0
 HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
 # (an operator deleting events, the daily pruning) moves no task count: shown within this.
@@ -109,14 +104,12 @@ class Scheduler:
         try:
             while not stopping.is_set():
                 started = time.monotonic()
-                look_in = self.recover() if self.hold_lock() else None
-                tick = max(self.tick, QUIET_TICK) if self.quiet else self.tick
-                if look_in is not None:
-                    # Wake for a retry, a schedule or a look due before the next tick, not a
-                    # tick after it; no more than ten times a second when many fall due one
-                    # after another.
-                    tick = min(tick, max(look_in, 0.1))
-                stopping.wait(max(0.0, started + tick - time.monotonic()))
+                next_tick = started + self.tick
+                if self.hold_lock() and (retry_in := self.recover()) is not None:
+                    # Wake for a retry due before the next tick, not a tick after it; no
+                    # more than ten times a second when many fall due one after another.
+                    next_tick = min(next_tick, started + max(retry_in, 0.1))
+                stopping.wait(max(0.0, next_tick - time.monotonic()))
         finally:
             if self.active:
                 with contextlib.suppress(LockError, RedisError):
@@ -143,22 +136,21 @@ class Scheduler:
         return self.active
 
     def recover(self) -> float | None:
-        """Enqueue what is due or stranded; return seconds until the next look is due: a
-        retry's, or a quiet scheduler's look at a schedule or the idle look."""
+        """Enqueue what is due or stranded; return seconds until the next retry is due."""
         activity = work_in_flight()
         if activity is not None and activity == self.quiet and time.monotonic() < self.look_by:
-            return self.look_by - time.monotonic()
+            return None
         self.quiet = None
         try:
             now = timezone.now()
             # Idle, most looks find every delivery finished: one query says so, and the
             # rules' queries and the Redis reads behind them are left out. A delivery written
             # after it is looked at on the next tick, as one written after the rules ran is.
-            counts, look_in = {}, None
+            counts, retry_in = {}, None
             unfinished = any_unfinished()
             if unfinished:
                 counts = reconcile(now)
-                look_in = seconds_to_next_retry(now)
+                retry_in = seconds_to_next_retry(now)
             schedules = Schedule.objects.exclude(repeats=0)
             next_run = schedules.aggregate(first=Min("next_run"))["first"]
             if next_run and next_run < now:
@@ -172,15 +164,12 @@ class Scheduler:
         if not unfinished:
             self.quiet = activity
             until_schedule = (next_run - now).total_seconds() if next_run else IDLE_LOOK
-            look_in = min(IDLE_LOOK, until_schedule)
-            self.look_by = time.monotonic() + look_in
-            if look_in <= 0:  # a schedule just ran: its task moves the queue
-                look_in = None
+            self.look_by = time.monotonic() + min(IDLE_LOOK, until_schedule)
         if any(counts.values()):
             logger.info(
                 "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)
             )
-        return look_in
+        return retry_in
 
     def report_health_until(self, stopping: threading.Event) -> None:
         while not stopping.wait(HEALTH_INTERVAL):
