@@ -100,7 +100,7 @@ REPORT_EVERY = 0.2
 class _TaskCounter:
     """A worker's count of the tasks it started and finished, reported to Redis by a thread of
     its own rather than by each task: two round trips per task cost a good part of a short
-    delivery, and the supervisor looks only twice a second. The thread reports while the
+    delivery, and the supervisor looks only once a second. The thread reports while the
     worker waits for work too, so an idle worker shows as idle however it waits.
 
     django-q2 sends the counted signals outside its error handling: nothing here may raise
