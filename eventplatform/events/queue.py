@@ -108,6 +108,16 @@ def enqueue_deliveries(
     Delivery.objects.filter(pk__in=ids).update(enqueued_at=now or timezone.now())
 
 
+def wake_key() -> str:
+    return f"{settings.NAMESPACE}:scheduler:wake"
+
+
+def wake_scheduler(pipe: Pipeline) -> Pipeline:
+    """Add to ``pipe`` a word that work moved, for a scheduler with nothing to do: it waits
+    for one instead of reading Redis every second. At most one word waits for it."""
+    return pipe.lpush(wake_key(), 1).ltrim(wake_key(), 0, 0)
+
+
 def queued_delivery_ids() -> set[int]:
     """Deliveries whose task still waits in the Redis queue (not yet pulled by any cluster)."""
     queue = broker()

@@ -1,12 +1,14 @@
 """The scheduler: fires retries when they fall due, and recovers stranded work every second.
 
 It also runs django-q2's schedules (the SLA timers) when they fall due, in place of the
-clusters, which would look only every 30 s. A tick that last found every delivery finished
-reads the database again only when the queue, the workers' task counts or the replaced
+clusters, which would look only every 30 s. Once a look found every delivery finished, the
+scheduler waits for a word that work moved (``queue.wake_scheduler``): a worker sends one with
+each report of the tasks it started and finished, a supervisor with each cluster it replaces.
+It then reads the database again only if the queue, the workers' task counts or the replaced
 clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
-without moving any of them is a commit whose process died before it enqueued anything, and
-recovery has 30 s for that. Idle, a tick costs one Redis round trip, two every other second
-with the lock's renewal, and no query.
+without a word is a commit whose process died before it enqueued anything, and recovery has
+30 s for that. Idle, the scheduler renews its lock and waits in one Redis round trip every
+1.5 s, and makes two queries every 5 s.
 
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
@@ -32,20 +34,21 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.scheduler import scheduler as run_due_schedules
 from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
 
 from .conf import event_setting
 from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes
 from .lifecycle import identity
 from .outbox import publish
-from .queue import broker
+from .queue import broker, wake_key
 from .reconciler import any_unfinished, reconcile, seconds_to_next_retry
 from .supervisor import all_clusters_key, replaced_key
 
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
-# The active instance renews the lock on every other tick: what is left of it then (3 s)
-# outlasts a late tick.
+# The active instance renews the lock on every other tick, or every 1.5 s while it waits for
+# work: what is left of it then (3 s, 3.5 s) outlasts a late tick.
 LOCK_RENEW_AFTER = 1.5
 HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
@@ -103,13 +106,16 @@ class Scheduler:
         ).start()
         try:
             while not stopping.is_set():
+                if self.waits() and not self.wait_for_work() and time.monotonic() < self.look_by:
+                    continue
                 started = time.monotonic()
                 next_tick = started + self.tick
                 if self.hold_lock() and (retry_in := self.recover()) is not None:
                     # Wake for a retry due before the next tick, not a tick after it; no
                     # more than ten times a second when many fall due one after another.
                     next_tick = min(next_tick, started + max(retry_in, 0.1))
-                stopping.wait(max(0.0, next_tick - time.monotonic()))
+                if not self.waits():
+                    stopping.wait(max(0.0, next_tick - time.monotonic()))
         finally:
             if self.active:
                 with contextlib.suppress(LockError, RedisError):
@@ -128,12 +134,44 @@ class Scheduler:
                     self.renewed_at = now
                     logger.info("scheduler %s is now the active instance", self.identity)
         except LockError:
-            logger.warning("scheduler %s lost its lock to another instance", self.identity)
-            self.active = False
+            self.stand_by("it lost its lock to another instance")
         except RedisError as error:
-            logger.warning("scheduler cannot reach Redis: %s", error)
-            self.active = False
+            self.stand_by(f"it cannot reach Redis ({error})")
         return self.active
+
+    def stand_by(self, why: str) -> None:
+        logger.warning("scheduler %s stands by: %s", self.identity, why)
+        self.active = False
+
+    def waits(self) -> bool:
+        """Whether it waits for work instead of ticking: active, and its last look found
+        every delivery finished."""
+        return self.active and self.quiet is not None
+
+    def wait_for_work(self) -> bool:
+        """Renew the lock and wait for a word that work moved, in one round trip, until the lock
+        needs renewing again or the next look is due; return whether a word came (or Redis
+        could not say). A stop waits for the end of the wait: 1.5 s at most."""
+        started = time.monotonic()
+        timeout = min(LOCK_RENEW_AFTER, self.look_by - started)
+        if timeout <= 0:
+            return False
+        try:
+            wait = broker().connection.pipeline(transaction=False)
+            # redis-py's own renewal, sent in the pipeline: Lock.reacquire() would take a
+            # round trip of its own.
+            expiry = int(LOCK_EXPIRY * 1000)
+            wait.eval(Lock.LUA_REACQUIRE_SCRIPT, 1, lock_name(), self.identity, expiry)
+            wait.blpop([wake_key()], timeout=max(round(timeout, 3), 0.001))
+            renewed, word = wait.execute()
+        except RedisError as error:
+            self.stand_by(f"it cannot reach Redis ({error})")
+            return True
+        if not renewed:
+            self.stand_by("it lost its lock to another instance")
+            return True
+        self.renewed_at = started
+        return word is not None
 
     def recover(self) -> float | None:
         """Enqueue what is due or stranded; return seconds until the next retry is due."""

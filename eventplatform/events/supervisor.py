@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 
 from .conf import event_setting
 from .lifecycle import identity
-from .queue import broker
+from .queue import broker, wake_scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class _TaskCounter:
                 for (key, field), count in counts.items():
                     report.hincrby(key, field, count).expire(key, REPLACED_MEMORY)
                     report.hincrby(all_clusters_key(), field, count)
-                report.execute()
+                wake_scheduler(report).execute()
             except Exception as error:
                 logger.warning("could not report the tasks counted (%s); trying again", error)
                 with self.lock:
@@ -339,9 +339,10 @@ class ClusterSupervisor:
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         with contextlib.suppress(RedisError):
-            connection = broker().connection
-            connection.zadd(replaced_key(), {self.cluster_id: time.time()})
-            connection.zremrangebyscore(replaced_key(), "-inf", time.time() - REPLACED_MEMORY)
+            replaced = broker().connection.pipeline(transaction=False)
+            replaced.zadd(replaced_key(), {self.cluster_id: time.time()})
+            replaced.zremrangebyscore(replaced_key(), "-inf", time.time() - REPLACED_MEMORY)
+            wake_scheduler(replaced).execute()
 
     def stop(self, grace: float = 4.0) -> None:
         """Ask the cluster to finish its tasks and stop; kill it after ``grace`` seconds.

@@ -1,5 +1,6 @@
 """The reconciler recovers deliveries the normal path lost, in each of four ways."""
 
+import threading
 from datetime import timedelta
 from unittest import mock
 
@@ -16,6 +17,7 @@ from eventplatform.events.queue import broker
 from eventplatform.events.reconciler import reconcile
 from eventplatform.events.scheduler import IDLE_LOOK, Scheduler
 from tests.events.sample import WIDGET_ORDERED
+from tests.stack import wait_for
 
 pytestmark = pytest.mark.django_db
 Status = Delivery.Status
@@ -121,6 +123,32 @@ def test_an_idle_scheduler_reads_no_delivery_until_a_worker_reports_a_task(
     scheduler.recover()
     task_queue.run()
     assert delivered == [20, 20], "the tick after the report enqueued the retry"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_waiting_scheduler_enqueues_a_retry_as_soon_as_a_worker_reports_its_task(
+    task_queue, django_capture_on_commit_callbacks, monkeypatch
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(WIDGET_ORDERED, {"order_id": 22, "customer_id": 1})
+    task_queue.run()
+    scheduler = quiet_scheduler(task_queue)
+    stopping = threading.Event()
+    running = threading.Thread(target=scheduler.run, args=(stopping,))
+    running.start()
+    try:
+        wait_for(lambda: scheduler.active and scheduler.quiet, timeout=5)
+        # A worker's attempt failed, and the worker reported its task finished.
+        Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
+        monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "cluster")
+        supervisor.count_finished(sender="django_q")
+
+        wait_for(lambda: len(task_queue), timeout=IDLE_LOOK / 2, interval=0.05)
+    finally:
+        stopping.set()
+        running.join()
+    task_queue.run()
+    assert delivered == [22, 22], "the retry ran, long before the scheduler's next look"
 
 
 @pytest.mark.django_db(transaction=True)
