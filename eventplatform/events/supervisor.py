@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 # Set in the cluster's environment: its workers count the tasks they start and finish.
 CLUSTER_ID_VARIABLE = "EVENTPLATFORM_CLUSTER_ID"
 BOOT_GRACE = 10.0  # seconds a new cluster gets to start its processes and take work
-HEARTBEAT_EXPIRY = 2.0
+HEARTBEAT_EXPIRY = 3.5
 # The workers' commits on PostgreSQL return before the disk has them: a claim, an outcome, a
 # reaction's own writes. Others see them at once; only a crash of PostgreSQL itself can lose
 # the last fraction of a second of them, and with them every later one (the log is replayed
@@ -195,10 +195,11 @@ class Member:
 
 
 class ClusterSupervisor:
-    # Once a second: a dead process is seen within a second, far inside recovery's 30 s, and
-    # the heartbeat (HEARTBEAT_EXPIRY) outlives one late tick. Each look wakes the supervisor,
-    # polls the cluster's processes and reads Redis in one round trip, which carries the
-    # heartbeat too: the bulk of what an idle platform costs.
+    # Once a second: a dead process is seen within a second, far inside recovery's 30 s. Each
+    # look polls the cluster's processes, a system call each; every other look also reads
+    # Redis in one round trip, which carries the heartbeat too: the bulk of what an idle
+    # platform costs. Work left waiting is seen within 2 s, far inside STALL_AFTER, and the
+    # heartbeat (HEARTBEAT_EXPIRY) outlives one late read.
     def __init__(self, tick: float = 1.0) -> None:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
@@ -250,6 +251,7 @@ class ClusterSupervisor:
         self.members = {}
         self.progress = (-1, time.monotonic())
         self.idle_for = 0.0
+        self.looks = 0
         logger.info("started worker cluster %s (pid %s)", self.cluster_id, self.process.pid)
 
     def backoff(self) -> float:
@@ -279,7 +281,8 @@ class ClusterSupervisor:
                 return "qcluster vanished"
             new = [p for p in found if p.pid not in self.members and alive(p)]
             self.members.update((p.pid, Member(p)) for p in new)
-        return self.stalled()
+        self.looks += 1
+        return self.stalled() if self.looks % 2 else None
 
     def stalled(self) -> str | None:
         """Work waits, a worker is free, and the cluster started nothing for a while.
@@ -308,7 +311,7 @@ class ClusterSupervisor:
     def vouch(self) -> None:
         """Say the cluster takes work; not while it starts, nor while work waits for it.
 
-        A change is said at once; while it lasts, each look's reads renew the heartbeat.
+        A change is said at once; while it lasts, each of its reads of Redis renews the heartbeat.
         """
         up = time.monotonic() - self.started_at >= 1 and bool(self.members)
         fit = up and self.idle_for <= 1
