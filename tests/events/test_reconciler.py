@@ -137,7 +137,7 @@ def test_a_waiting_scheduler_enqueues_a_retry_as_soon_as_a_worker_reports_its_ta
     running = threading.Thread(target=scheduler.run, args=(stopping,))
     running.start()
     try:
-        wait_for(lambda: scheduler.active and scheduler.quiet, timeout=5)
+        wait_for(scheduler.waits, timeout=5)
         # A worker's attempt failed, and the worker reported its task finished.
         Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
         monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "cluster")
