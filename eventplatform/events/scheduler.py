@@ -8,7 +8,7 @@ It then reads the database again only if the queue, the workers' task counts or 
 clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
 without a word is a commit whose process died before it enqueued anything, and recovery has
 30 s for that. Idle, the scheduler renews its lock and waits in one Redis round trip every
-1.5 s, and makes two queries every 10 s.
+2.5 s, and makes two queries every 10 s.
 
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
@@ -47,9 +47,11 @@ from .supervisor import all_clusters_key, replaced_key
 logger = logging.getLogger(__name__)
 
 LOCK_EXPIRY = 5.0
-# The active instance renews the lock on every other tick, or every 1.5 s while it waits for
-# work: what is left of it then (3 s, 3.5 s) outlasts a late tick.
+# The active instance renews the lock on every other tick: what is left of it then (3 s)
+# outlasts a late tick. Waiting for work, it renews it as it starts to wait, and waits for
+# half the lock's expiry at most: Redis ends a blocking read on time.
 LOCK_RENEW_AFTER = 1.5
+WAIT_FOR_WORK = LOCK_EXPIRY / 2
 HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
 # (an operator deleting events, the daily pruning) moves no task count: shown within this.
@@ -153,9 +155,9 @@ class Scheduler:
     def wait_for_work(self) -> bool:
         """Renew the lock and wait for a word that work moved, in one round trip, until the lock
         needs renewing again or the next look is due; return whether a word came (or Redis
-        could not say). A stop waits for the end of the wait: 1.5 s at most."""
+        could not say). A stop waits for the end of the wait: 2.5 s at most."""
         started = time.monotonic()
-        timeout = min(LOCK_RENEW_AFTER, self.look_by - started)
+        timeout = min(WAIT_FOR_WORK, self.look_by - started)
         if timeout <= 0:
             return False
         try:
