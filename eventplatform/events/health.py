@@ -8,7 +8,7 @@ the moment it was created. The page counts the ages from those, so an idle platf
 nothing.
 
 Building one costs three queries whatever the number of handlers (one aggregate per window, one
-for the dead letters and the oldest pending delivery) and three Redis reads; the cost grows
+for the dead letters and the oldest pending delivery) and one Redis round trip; the cost grows
 with the day's deliveries: docs/operations.md, "Event health", has the measurements.
 """
 
@@ -99,20 +99,27 @@ def health_snapshot(live: dict | None = None) -> HealthSnapshot:
 def processes() -> dict:
     """The snapshot's figures read from Redis in one round trip: the queue, the scheduler and
     the clusters."""
+    return processes_and_work()[0]
+
+
+def processes_and_work() -> tuple[dict, tuple | None]:
+    """``processes()``, and the work in flight (``scheduler.work_in_flight()``) read in the same
+    round trip; None for it when Redis cannot say."""
     # Not at the top: the scheduler publishes these snapshots, and imports this module.
-    from .scheduler import lock_name
+    from .scheduler import lock_name, read_work_in_flight
 
     try:
         reads = broker().connection.pipeline(transaction=False)
-        reads.llen(broker().list_key).get(lock_name())
-        depth, holder, beats = reads.zrange(heartbeats_key(), 0, -1, withscores=True).execute()
+        reads.get(lock_name()).zrange(heartbeats_key(), 0, -1, withscores=True)
+        holder, beats, *work = read_work_in_flight(reads).execute()
     except RedisError:
-        return {"queue_depth": None, "scheduler": None, "clusters": []}
-    return {
-        "queue_depth": depth,
+        return {"queue_depth": None, "scheduler": None, "clusters": []}, None
+    live = {
+        "queue_depth": work[0],
         "scheduler": holder.decode() if holder else None,
         "clusters": heartbeats(beats),
     }
+    return live, tuple(work)
 
 
 def handler_figures(since: datetime) -> list[HandlerFigures]:

@@ -33,11 +33,12 @@ from django.db.models import Min
 from django.utils import timezone
 from django_q.models import Schedule
 from django_q.scheduler import scheduler as run_due_schedules
+from redis.client import Pipeline
 from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from .conf import event_setting
-from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes
+from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes_and_work
 from .lifecycle import identity
 from .outbox import publish
 from .queue import broker, wake_key
@@ -71,16 +72,18 @@ def active_scheduler() -> str | None:
     return holder.decode() if holder else None
 
 
+def read_work_in_flight(reads: Pipeline) -> Pipeline:
+    """Add to ``reads`` what Redis shows of the work in flight: the queue's depth (first), the
+    tasks every cluster started and finished, and the last cluster a supervisor replaced."""
+    reads.llen(broker().list_key).hgetall(all_clusters_key())
+    return reads.zrange(replaced_key(), -1, -1, withscores=True)
+
+
 def work_in_flight() -> tuple | None:
-    """What Redis shows of the work in flight: the queue's depth, the tasks every cluster
-    started and finished, and the last cluster a supervisor replaced; None when unknown. While
-    it stays the same, no worker ran a task and none was queued."""
+    """The work in flight (``read_work_in_flight``), None when unknown. While it stays the
+    same, no worker ran a task and none was queued."""
     try:
-        connection = broker().connection
-        reads = connection.pipeline(transaction=False)
-        reads.llen(broker().list_key).hgetall(all_clusters_key())
-        reads.zrange(replaced_key(), -1, -1, withscores=True)
-        return tuple(reads.execute())
+        return tuple(read_work_in_flight(broker().connection.pipeline(transaction=False)).execute())
     except RedisError:
         return None
 
@@ -224,8 +227,7 @@ class Scheduler:
     def report_health(self) -> None:
         """Publish the health figures to operators if they changed since last published."""
         try:
-            live = processes()
-            activity = work_in_flight()  # None, unknown: read everything
+            live, activity = processes_and_work()  # activity None, unknown: read everything
             now = time.monotonic()
             if activity is None or activity != self.activity or now >= self.figures_until:
                 self.figures = health_snapshot(live)
