@@ -1,4 +1,4 @@
-"""The scheduler: fires retries when they fall due, and recovers stranded work every second.
+"""The scheduler: fires retries when they fall due, and recovers stranded work in seconds.
 
 It also runs django-q2's schedules (the SLA timers) when they fall due, in place of the
 clusters, which would look only every 30 s. Once a look found every delivery finished, the
@@ -6,9 +6,10 @@ scheduler waits for a word that work moved (``queue.wake_scheduler``): a worker 
 each report of the tasks it started and finished, a supervisor with each cluster it replaces.
 It then reads the database again only if the queue, the workers' task counts or the replaced
 clusters moved since, when a schedule falls due, or ``IDLE_LOOK`` seconds later: what changes
-without a word is a commit whose process died before it enqueued anything, and recovery has
-30 s for that. Idle, the scheduler renews its lock and waits in one Redis round trip every
-2.5 s, and makes two queries every 10 s.
+without a word is a commit whose tasks were never sent (its process died first, or could not
+reach Redis) and a schedule an operator added, and recovery has 30 s for those. Idle, the
+scheduler renews its lock and waits in one Redis round trip every 2.5 s, and makes two queries
+every 10 s.
 
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
@@ -16,7 +17,7 @@ in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, a
 costs a few Redis reads, not the queries over the day's deliveries.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
-short expiry makes one instance active, renewed every other second. The others stand by and
+short expiry makes one instance active, renewed every 1.5-2.5 s. The others stand by and
 try to take the lock on their ticks, so when the active one dies another takes over within
 the lock's expiry. Two instances active at once (a tick that outlived the lock) are harmless:
 recovery only enqueues, and a delivery enqueued twice still runs once.
@@ -41,7 +42,7 @@ from .conf import event_setting
 from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes_and_work
 from .lifecycle import identity
 from .outbox import publish
-from .queue import broker, wake_key
+from .queue import broker, wake_key, wake_scheduler
 from .reconciler import any_unfinished, reconcile, seconds_to_next_retry
 from .supervisor import all_clusters_key, replaced_key
 
@@ -57,8 +58,8 @@ HEALTH_INTERVAL = 3.0
 # The deliveries' figures age (a delivery leaves the last hour), and a change no worker made
 # (an operator deleting events, the daily pruning) moves no task count: shown within this.
 FIGURES_REFRESH = 60.0
-# What appears without a word is a commit whose process died before it enqueued anything: a
-# look this often finds it within 12 s, well inside recovery's 30 s.
+# What appears without a word is a commit whose tasks were never sent: a look this often
+# finds it within 12 s, well inside recovery's 30 s.
 IDLE_LOOK = 10.0
 
 
@@ -103,6 +104,10 @@ class Scheduler:
         self.figures_until = 0.0
         self.quiet: tuple | None = None  # what Redis showed when a look found nothing to do
         self.look_by = 0.0
+        self.looked_at = 0.0
+        # A blocking read must end well before the connection's own timeout, if it has one.
+        timeout = broker().connection.connection_pool.connection_kwargs.get("socket_timeout")
+        self.wait_limit = min(WAIT_FOR_WORK, timeout / 2) if timeout else WAIT_FOR_WORK
 
     def run(self, stopping: threading.Event) -> None:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
@@ -113,8 +118,12 @@ class Scheduler:
         ).start()
         try:
             while not stopping.is_set():
-                if self.waits() and not self.wait_for_work() and time.monotonic() < self.look_by:
-                    continue
+                if self.waits():
+                    if not self.wait_for_work() and time.monotonic() < self.look_by:
+                        continue
+                    # Two looks a tick at most, however many words come: the first look
+                    # after a cluster's kill still comes within a second of it (JUST_KILLED).
+                    stopping.wait(max(0.0, self.looked_at + self.tick / 2 - time.monotonic()))
                 started = time.monotonic()
                 next_tick = started + self.tick
                 if self.hold_lock() and (retry_in := self.recover()) is not None:
@@ -160,7 +169,7 @@ class Scheduler:
         needs renewing again or the next look is due; return whether a word came (or Redis
         could not say). A stop waits for the end of the wait: 2.5 s at most."""
         started = time.monotonic()
-        timeout = min(WAIT_FOR_WORK, self.look_by - started)
+        timeout = min(self.wait_limit, self.look_by - started)
         if timeout <= 0:
             return False
         try:
@@ -176,14 +185,18 @@ class Scheduler:
             return True
         if not renewed:
             self.stand_by("it lost its lock to another instance")
+            if word is not None:  # the word is the new active instance's
+                with contextlib.suppress(RedisError):
+                    wake_scheduler(broker().connection.pipeline(transaction=False)).execute()
             return True
         self.renewed_at = started
         return word is not None
 
     def recover(self) -> float | None:
         """Enqueue what is due or stranded; return seconds until the next retry is due."""
+        self.looked_at = time.monotonic()
         activity = work_in_flight()
-        if activity is not None and activity == self.quiet and time.monotonic() < self.look_by:
+        if activity is not None and activity == self.quiet and self.looked_at < self.look_by:
             return None
         self.quiet = None
         try:
@@ -209,7 +222,8 @@ class Scheduler:
         if not unfinished:
             self.quiet = activity
             until_schedule = (next_run - now).total_seconds() if next_run else IDLE_LOOK
-            self.look_by = time.monotonic() + min(IDLE_LOOK, until_schedule)
+            # A schedule django-q2 leaves due (another cluster's) is looked at once a tick.
+            self.look_by = time.monotonic() + max(self.tick, min(IDLE_LOOK, until_schedule))
         if any(counts.values()):
             logger.info(
                 "enqueued %s", ", ".join(f"{reason}={n}" for reason, n in counts.items() if n)

@@ -1,6 +1,7 @@
 """The reconciler recovers deliveries the normal path lost, in each of four ways."""
 
 import threading
+import time
 from datetime import timedelta
 from unittest import mock
 
@@ -8,6 +9,7 @@ import pytest
 import time_machine
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule
 
 from eventplatform.events import supervisor
 from eventplatform.events.delivery import claim
@@ -149,6 +151,23 @@ def test_a_waiting_scheduler_enqueues_a_retry_as_soon_as_a_worker_reports_its_ta
         running.join()
     task_queue.run()
     assert delivered == [22, 22], "the retry ran, long before the scheduler's next look"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_schedule_django_q2_leaves_due_is_looked_at_once_a_tick_not_in_a_spin(task_queue):
+    # Say, one for another cluster: django-q2 runs it not, and it stays due.
+    Schedule.objects.create(
+        func="math.floor", args="1", next_run=timezone.now(), cluster="another", repeats=-1
+    )
+    scheduler = quiet_scheduler(task_queue)
+    stopping = threading.Event()
+    running = threading.Thread(target=scheduler.run, args=(stopping,))
+    with mock.patch("eventplatform.events.scheduler.run_due_schedules") as run_due:
+        running.start()
+        time.sleep(2 * scheduler.tick)
+        stopping.set()
+        running.join()
+    assert 1 <= run_due.call_count <= 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 
+import psutil
 import pytest
 from django.utils.timezone import now
 
@@ -27,11 +28,18 @@ def kill(processes) -> float:
     return time.monotonic()
 
 
+def role(process) -> str | None:
+    """What a process of the cluster does, from the title django-q2 gives it: "qcluster
+    <process> idle" or "processing <task>" for a worker, then "monitor", "pusher". Not from the
+    order of their pids: pids wrap, at 32,768 on many hosts."""
+    try:
+        return " ".join(process.cmdline()).split()[2]
+    except (psutil.Error, IndexError):
+        return None  # it ended meanwhile, or it has no such title (a handler's child)
+
+
 def doing(cluster, *roles):
-    """The processes of the cluster doing ``roles``, read from the titles django-q2 gives
-    them: "qcluster <process> idle" or "processing <task>" for a worker, then "monitor",
-    "pusher". Not from the order of their pids: pids wrap, at 32,768 on many hosts."""
-    found = [p for p in cluster if " ".join(p.cmdline()).split()[2] in roles]
+    found = [p for p in cluster if role(p) in roles]
     assert found, f"no process of the cluster is {' or '.join(roles)}"
     return found
 

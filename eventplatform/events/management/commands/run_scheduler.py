@@ -6,8 +6,8 @@ from eventplatform.events.scheduler import Scheduler
 
 class Command(BaseCommand):
     help = (
-        "Fire due retries and recover stranded deliveries every second; one instance is "
-        "active across nodes, the others stand by."
+        "Fire due retries and recover stranded deliveries, every second while work is under "
+        "way; one instance is active across nodes, the others stand by."
     )
 
     def handle(self, *args, **options):
