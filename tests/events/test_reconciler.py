@@ -1,5 +1,6 @@
 """The reconciler recovers deliveries the normal path lost, in each of four ways."""
 
+import contextlib
 import threading
 import time
 from datetime import timedelta
@@ -106,6 +107,20 @@ def quiet_scheduler(task_queue) -> Scheduler:
     return scheduler
 
 
+@contextlib.contextmanager
+def running(scheduler: Scheduler):
+    """The scheduler's loop on a thread of its own, as ``run_scheduler`` runs it, until the
+    block ends."""
+    stopping = threading.Event()
+    loop = threading.Thread(target=scheduler.run, args=(stopping,))
+    loop.start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        loop.join()
+
+
 @pytest.mark.django_db(transaction=True)  # a tick closes its connection, as it would idle
 def test_an_idle_scheduler_reads_no_delivery_until_a_worker_reports_a_task(
     task_queue, django_capture_on_commit_callbacks, django_assert_num_queries
@@ -135,10 +150,7 @@ def test_a_waiting_scheduler_enqueues_a_retry_as_soon_as_a_worker_reports_its_ta
         publish(WIDGET_ORDERED, {"order_id": 22, "customer_id": 1})
     task_queue.run()
     scheduler = quiet_scheduler(task_queue)
-    stopping = threading.Event()
-    running = threading.Thread(target=scheduler.run, args=(stopping,))
-    running.start()
-    try:
+    with running(scheduler):
         wait_for(scheduler.waits, timeout=5)
         # A worker's attempt failed, and the worker reported its task finished.
         Delivery.objects.update(status=Status.FAILED, attempts=1, next_attempt_at=timezone.now())
@@ -146,28 +158,21 @@ def test_a_waiting_scheduler_enqueues_a_retry_as_soon_as_a_worker_reports_its_ta
         supervisor.count_finished(sender="django_q")
 
         wait_for(lambda: len(task_queue), timeout=IDLE_LOOK / 2, interval=0.05)
-    finally:
-        stopping.set()
-        running.join()
     task_queue.run()
     assert delivered == [22, 22], "the retry ran, long before the scheduler's next look"
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_schedule_django_q2_leaves_due_is_looked_at_once_a_tick_not_in_a_spin(task_queue):
-    # Say, one for another cluster: django-q2 runs it not, and it stays due.
+    # One for another cluster, say: django-q2 does not run it, and it stays due.
     Schedule.objects.create(
         func="math.floor", args="1", next_run=timezone.now(), cluster="another", repeats=-1
     )
     scheduler = quiet_scheduler(task_queue)
-    stopping = threading.Event()
-    running = threading.Thread(target=scheduler.run, args=(stopping,))
-    with mock.patch("eventplatform.events.scheduler.run_due_schedules") as run_due:
-        running.start()
+    run_due = mock.patch("eventplatform.events.scheduler.run_due_schedules")
+    with run_due as run_due_schedules, running(scheduler):
         time.sleep(2 * scheduler.tick)
-        stopping.set()
-        running.join()
-    assert 1 <= run_due.call_count <= 3
+    assert 1 <= run_due_schedules.call_count <= 3
 
 
 @pytest.mark.django_db(transaction=True)
