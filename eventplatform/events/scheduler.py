@@ -175,7 +175,8 @@ class Scheduler:
         try:
             wait = broker().connection.pipeline(transaction=False)
             # redis-py's own renewal, sent in the pipeline: Lock.reacquire() would take a
-            # round trip of its own.
+            # round trip of its own, and its registered script, in a pipeline, another to ask
+            # Redis whether it has the script.
             expiry = int(LOCK_EXPIRY * 1000)
             wait.eval(Lock.LUA_REACQUIRE_SCRIPT, 1, lock_name(), self.identity, expiry)
             wait.blpop([wake_key()], timeout=max(round(timeout, 3), 0.001))
