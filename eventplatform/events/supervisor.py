@@ -287,8 +287,8 @@ class ClusterSupervisor:
     def stalled(self) -> str | None:
         """Work waits, a worker is free, and the cluster started nothing for a while.
 
-        While the last look vouched for the cluster, this look's reads renew its heartbeat:
-        if this one cannot, ``vouch`` withdraws it at once.
+        While the supervisor vouches for the cluster, these reads renew its heartbeat: if
+        Redis cannot be read, the heartbeat lapses after ``HEARTBEAT_EXPIRY``.
         """
         now = time.monotonic()
         try:
