@@ -20,7 +20,7 @@ from eventplatform.asgi import application
 from eventplatform.events.outbox import publish
 from eventplatform.events.realtime import hub
 from eventplatform.events.realtime.consumers import CloseCode
-from eventplatform.events.realtime.hub import get_hub
+from eventplatform.events.realtime.hub import Offer, get_hub
 from eventplatform.events.realtime.pages import newest_event_id
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import PASSWORD
@@ -352,8 +352,8 @@ class Socket:
     def __init__(self) -> None:
         self.offered: list[int] = []
 
-    def offer(self, position: int, text: str, audience: list[str]) -> None:
-        self.offered.append(position)
+    def offer(self, event: Offer) -> None:
+        self.offered.append(event.position)
 
     def lagged(self) -> None:
         pass

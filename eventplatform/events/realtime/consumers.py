@@ -16,7 +16,7 @@ from ..audience import groups_for_user
 from ..conf import event_setting
 from ..envelope import to_json
 from ..models import Event
-from .hub import StreamHub, StreamUnavailable, TooManySockets, get_hub
+from .hub import Offer, StreamHub, StreamUnavailable, TooManySockets, get_hub
 from .middleware import SERVER_SEND, current_user, off_the_view_thread
 
 logger = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
             await self._refuse(CloseCode.UNAUTHENTICATED)
             return
         self.entitled = set(await off_the_view_thread(groups_for_user)(user))
-        self.pending: deque[tuple[int, str, list[str]] | Recheck] = deque()
+        self.pending: deque[Offer | Recheck] = deque()
         self.buffer_size = event_setting("SOCKET_BUFFER")
         self.already_sent: set[int] = set()
         hub = get_hub()
@@ -218,13 +218,13 @@ class StreamConsumer(AsyncWebsocketConsumer):
         if not self.closed:
             await self.scope[SERVER_SEND]({"type": "websocket.send", "text": text})
 
-    def offer(self, position: int, text: str, audience: list[str]) -> None:
-        self._enqueue((position, text, audience))
+    def offer(self, event: Offer) -> None:
+        self._enqueue(event)
 
     def recheck(self, ended_session: str) -> None:
         self._enqueue(Recheck(ended_session))
 
-    def _enqueue(self, item: tuple[int, str, list[str]] | Recheck) -> None:
+    def _enqueue(self, item: Offer | Recheck) -> None:
         if self.closing:
             return
         if len(self.pending) >= self.buffer_size:

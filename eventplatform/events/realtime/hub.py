@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from channels.layers import get_channel_layer
 
@@ -32,8 +32,18 @@ MAX_LAG_SECONDS = 30
 REDIS_TIMEOUT = 5
 
 
+class Offer(NamedTuple):
+    """An event as the hub hands it to its sockets: made once, whatever their number, so
+    that a fan-out to thousands of sockets allocates nothing per socket for the collector to
+    count."""
+
+    position: int
+    text: str
+    audience: list[str]
+
+
 class Subscriber(Protocol):
-    def offer(self, position: int, text: str, audience: list[str]) -> None: ...
+    def offer(self, event: Offer) -> None: ...
 
     def lagged(self) -> None: ...
 
@@ -125,8 +135,9 @@ class StreamHub:
             )
             self._lag_all()
             return
+        event = Offer(message["position"], message["text"], message["audience"])
         for subscriber in targets:
-            subscriber.offer(message["position"], message["text"], message["audience"])
+            subscriber.offer(event)
 
     def recheck(self, message: dict) -> None:
         for user_id in message["user_ids"]:
