@@ -33,9 +33,8 @@ REDIS_TIMEOUT = 5
 
 
 class Offer(NamedTuple):
-    """An event as the hub hands it to its sockets: made once, whatever their number, so
-    that a fan-out to thousands of sockets allocates nothing per socket for the collector to
-    count."""
+    """An event as the hub hands it to its sockets: made once and shared by them all, however
+    many they are."""
 
     position: int
     text: str
