@@ -440,7 +440,7 @@ def settle(server) -> None:
 def fanout(app: App, clients: Clients, server, sockets: int, rate: int) -> dict:
     clients.all("reset", int(time.time() * 1e6))
     expected = sockets * rate * FANOUT_SECONDS
-    cpu_before = harness.cpu_seconds(server)
+    cpu_before, kernel_before = harness.cpu_seconds(server), server.cpu_times().system
     published_in = asyncio.run(publish_steadily(app, rate, FANOUT_SECONDS))
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline:
@@ -449,6 +449,8 @@ def fanout(app: App, clients: Clients, server, sockets: int, rate: int) -> dict:
             break
         time.sleep(0.25)
     cpu = harness.cpu_seconds(server) - cpu_before
+    # Linux's system time, in 10 ms ticks: seconds of it over a fan-out.
+    kernel = server.cpu_times().system - kernel_before
     got = clients.collect()
     latencies = got["latencies"] or [float("nan")]
     return {
@@ -456,6 +458,7 @@ def fanout(app: App, clients: Clients, server, sockets: int, rate: int) -> dict:
         "p50_ms": statistics.median(latencies),
         "p99_ms": harness.percentile(latencies, 99),
         "cpu_us": cpu / max(got["received"], 1) * 1e6,
+        "kernel_us": kernel / max(got["received"], 1) * 1e6,
         "closed": sum(got["closes"].values()),
         "published_in": published_in,
     }
@@ -572,6 +575,7 @@ def report(rounds: dict[str, list[dict]]) -> str:
             row(f"{label}: latency p50 ms", f"{key}.p50_ms"),
             row(f"{label}: latency p99 ms", f"{key}.p99_ms"),
             row(f"{label}: server CPU us per message", f"{key}.cpu_us", "{:.1f}"),
+            row(f"{label}: of which in the kernel", f"{key}.kernel_us", "{:.1f}"),
             row(f"{label}: sockets closed", f"{key}.closed"),
         ]
     rows += [
