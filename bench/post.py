@@ -554,8 +554,10 @@ def report(rounds: list[dict], load_average: tuple[float, float]) -> str:
         "What one ticket POST costs the web process. Each round runs the platform and a minimal "
         "stock Django + Channels + django-q2 app (`bench/stock/`) one after the other (which "
         "goes first alternates), each on a new PostgreSQL database and Redis namespace, served "
-        "by one uvicorn process started as the Procfile starts it, loaded by wrk (one thread, "
-        "keep-alive) with the same JSON body and a DRF token:",
+        "by one uvicorn process started as the Procfile starts it (the platform's with its own "
+        "threshold for Python's collector, `eventplatform/asgi.py`; stock's with Python's "
+        "default), loaded by wrk (one thread, keep-alive) with the same JSON body and a DRF "
+        "token:",
         [
             "- **platform** `POST /api/v1/tickets/`: the ticket, its event and its deliveries in "
             "one transaction (the outbox); after commit, the deliveries' tasks go to django-q2 "
