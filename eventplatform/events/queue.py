@@ -118,15 +118,39 @@ def wake_scheduler(pipe: Pipeline) -> Pipeline:
     return pipe.lpush(wake_key(), 1).ltrim(wake_key(), 0, 0)
 
 
+class _QueueReader:
+    """Reads which deliveries wait in the Redis queue, unsigning each task once.
+
+    The scheduler reads the whole queue on each of its looks while a backlog drains, and
+    unsigning thousands of tasks a second (an HMAC and an unpickling each) took CPU from the
+    workers draining them. A task's bytes are remembered with its delivery while it stays in
+    the queue, so each look unsigns only what arrived since the last.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[bytes, int | None] = {}
+
+    def delivery_ids(self) -> set[int]:
+        queue, known = broker(), self.known
+        self.known = {
+            package: known[package] if package in known else _delivery_id(package)
+            for package in queue.connection.lrange(queue.list_key, 0, -1)
+        }
+        return {pk for pk in self.known.values() if pk is not None}
+
+
+def _delivery_id(package: bytes) -> int | None:
+    """The delivery a queued task runs, or None for another task or one not ours to read."""
+    try:
+        task = SignedPackage.loads(package)
+    except BadSignature:
+        return None
+    return task["args"][0] if task.get("func") == RUN_DELIVERY else None
+
+
+_queue_reader = _QueueReader()
+
+
 def queued_delivery_ids() -> set[int]:
     """Deliveries whose task still waits in the Redis queue (not yet pulled by any cluster)."""
-    queue = broker()
-    ids = set()
-    for package in queue.connection.lrange(queue.list_key, 0, -1):
-        try:
-            task = SignedPackage.loads(package)
-        except BadSignature:
-            continue
-        if task.get("func") == RUN_DELIVERY:
-            ids.add(task["args"][0])
-    return ids
+    return _queue_reader.delivery_ids()

@@ -251,3 +251,19 @@ def test_a_task_waiting_in_a_long_queue_is_not_enqueued_twice(
     assert len(task_queue) == 1
     task_queue.run()
     assert delivered == [9]
+
+
+def test_a_task_pulled_from_a_long_queue_between_two_looks_is_enqueued_again(
+    task_queue, django_capture_on_commit_callbacks
+):
+    for order_id in (10, 11):
+        with django_capture_on_commit_callbacks(execute=True):
+            publish(WIDGET_ORDERED, {"order_id": order_id, "customer_id": 1})
+    later = timezone.now() + timedelta(minutes=5)
+    assert reconcile(now=later)["lost_in_transit"] == 0, "both wait in the queue"
+
+    task_queue.broker.dequeue()  # a cluster pulled the first and was killed
+    assert reconcile(now=later)["lost_in_transit"] == 1
+    assert len(task_queue) == 2
+    task_queue.run()
+    assert sorted(delivered) == [10, 11]
