@@ -132,12 +132,18 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
         # is its claim, which runs again on a new connection when the kept one turns out dead;
         # a look that fails on a dead one is followed by one on a new connection.
         _db["CONN_HEALTH_CHECKS"] = False
-        # What such a process runs again and again on its connection (a claim, an outcome, a
-        # reaction's reads and writes) is prepared on its fifth run, psycopg's default: then
-        # PostgreSQL no longer parses and plans it each time, and a delivery costs it a quarter
-        # less CPU (docs/benchmarks.md). Django leaves this off for poolers that cannot carry
-        # prepared statements (docs/operations.md). Web processes gained nothing from it.
-        _db.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
+        if sys.argv[1] == "qcluster":
+            # A worker prepares what it runs again and again (a claim, an outcome, a reaction's
+            # reads and writes by primary key) after its fifth run, psycopg's default: then
+            # PostgreSQL no longer parses and plans it each time, and a delivery costs it a
+            # quarter less CPU (docs/benchmarks.md). Not the scheduler: after five runs a
+            # prepared statement may get a plan made for any parameters, and one for "status
+            # IN (...)" cannot use the partial index `delivery_due` that its looks rely on. Nor
+            # web processes, which gained nothing. Django leaves this off for poolers that
+            # cannot carry prepared statements (docs/operations.md).
+            _db.setdefault("OPTIONS", {}).update(
+                {"server_side_binding": True, "prepare_threshold": 5}
+            )
     elif TESTING:
         _db["CONN_MAX_AGE"] = 0
     else:

@@ -122,9 +122,9 @@ class _QueueReader:
     """Reads which deliveries wait in the Redis queue, unsigning each task once.
 
     The scheduler reads the whole queue on each of its looks while a backlog drains, and
-    unsigning thousands of tasks a second (an HMAC and an unpickling each) took CPU from the
-    workers draining them. A task's bytes are remembered with its delivery while it stays in
-    the queue, so each look unsigns only what arrived since the last.
+    unsigning thousands of tasks a second (an HMAC and an unpickling each) spent CPU the
+    workers draining them could use. A task's bytes are remembered with its delivery while it
+    stays in the queue, so each look unsigns only what arrived since the last.
     """
 
     def __init__(self) -> None:
