@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events import EventedModel, EventedQuerySet
+from eventplatform.events import EventedModel, EventedQuerySet, Snapshot
 
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
@@ -80,14 +80,15 @@ class SlaTarget(models.Model):
     @classmethod
     def first_response_for(cls, priority: str) -> timedelta:
         """The target for ``priority``: the operator's row, else the documented default."""
-        hours = (
-            cls.objects.filter(priority=priority)
-            .values_list("first_response_hours", flat=True)
-            .first()
-        )
+        hours = _sla_targets.get().get(priority)
         if hours is None:
             hours = DEFAULT_FIRST_RESPONSE_HOURS[Priority(priority)]
         return timedelta(hours=hours)
+
+
+_sla_targets = Snapshot(
+    lambda: dict(SlaTarget.objects.values_list("priority", "first_response_hours")), SlaTarget
+)
 
 
 class PrioritisationRule(models.Model):
@@ -124,6 +125,11 @@ class PrioritisationRule(models.Model):
     def __str__(self) -> str:
         return f"{self.position}. {self.name} → {self.priority}"
 
+    @classmethod
+    def in_force(cls) -> list["PrioritisationRule"]:
+        """The enabled rules, in order."""
+        return _rules_in_force.get()
+
     def keyword_list(self) -> list[str]:
         return [line.strip() for line in self.keywords.splitlines() if line.strip()]
 
@@ -141,6 +147,11 @@ class PrioritisationRule(models.Model):
             self.Field.SUBJECT_OR_BODY: f"{subject}\n{body}",
         }[self.match_in]
         return any(_phrase_pattern(k).search(text) for k in keywords)
+
+
+_rules_in_force = Snapshot(
+    lambda: list(PrioritisationRule.objects.filter(enabled=True)), PrioritisationRule
+)
 
 
 def _phrase_pattern(phrase: str) -> re.Pattern:

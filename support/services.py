@@ -57,7 +57,7 @@ def _customer_plan_and_tier(customer: AbstractBaseUser) -> tuple[str, str]:
 def priority_evaluate(*, subject: str, body: str, customer: AbstractBaseUser) -> Prioritisation:
     """The priority the first matching enabled rule gives; normal when none matches."""
     plan, tier = _customer_plan_and_tier(customer)
-    for rule in PrioritisationRule.objects.filter(enabled=True):
+    for rule in PrioritisationRule.in_force():
         if rule.matches(subject=subject, body=body, plan=plan, tier=tier):
             return Prioritisation(rule.priority, f"rule: {rule.name}")
     return Prioritisation(Priority.NORMAL, "no rule matched")

@@ -29,6 +29,7 @@ _PUBLIC = {
     "RetryLater": "outcomes",
     "post_event": "webhooks",
     "raise_for_answer": "webhooks",
+    "Snapshot": "snapshots",
     # Operators' views.
     "chain_link": "chains",
     # Live pages.

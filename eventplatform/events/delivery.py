@@ -31,10 +31,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .conf import event_setting
-from .models import Delivery, DeliveryAttempt, Event, WebhookSubscription
+from .models import Delivery, DeliveryAttempt, Event, SettingsVersion, WebhookSubscription
 from .outbox import caused_by, publish
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
+from .snapshots import as_of
 from .subscriptions import Handler, get_handler
 from .supervisor import CLUSTER_ID_VARIABLE
 from .webhooks import WEBHOOK_TESTED, Answer, WebhookTested, answers_noted
@@ -203,7 +204,9 @@ def claim(delivery_id: int) -> Delivery | None:
     """Mark the delivery running for this worker, or return None if it is not ours to run.
 
     The claim returns the delivery with its event, which the handler reads: on PostgreSQL in
-    the claim's own statement, elsewhere in a second one.
+    the claim's own statement, elsewhere in a second one. On PostgreSQL the same statement
+    reads the version of the operators' settings (``settings_version``), under which the
+    handler may use what this worker read of them before (``snapshots``); elsewhere it is None.
     """
     try:
         return _claim(delivery_id)
@@ -239,9 +242,11 @@ def _claim(delivery_id: int) -> Delivery | None:
     width = len(_fields(Delivery))
     delivery = _from_row(Delivery, row[:width])
     if with_event:
-        delivery.event = _from_row(Event, row[width:])
+        delivery.event = _from_row(Event, row[width:-1])
+        delivery.settings_version = row[-1]
     else:
         delivery.event = Event.objects.get(pk=delivery.event_id)
+        delivery.settings_version = None
     return delivery
 
 
@@ -297,10 +302,14 @@ def _statements(vendor: str) -> _Statements:
     attempts = q(DeliveryAttempt._meta.db_table)
     if vendor == "postgresql":
         event_columns = ", ".join(f"event.{q(f.column)}" for f in _fields(Event))
+        settings_version = (
+            f"(SELECT {q('token')} FROM {q(SettingsVersion._meta.db_table)} "
+            f"WHERE {q('id')} = {SettingsVersion.ROW})"
+        )
         claim = (
-            f"WITH claimed AS ({claim} {returning}) SELECT claimed.*, {event_columns} "
-            f"FROM claimed JOIN {events} event ON event.{q(Event._meta.pk.column)} = "
-            f"claimed.{q('event_id')}"
+            f"WITH claimed AS ({claim} {returning}) SELECT claimed.*, {event_columns}, "
+            f"{settings_version} FROM claimed JOIN {events} event "
+            f"ON event.{q(Event._meta.pk.column)} = claimed.{q('event_id')}"
         )
     else:
         claim = f"{claim} {returning}"
@@ -379,6 +388,7 @@ def execute(delivery_id: int) -> str:
     try:
         with (
             caused_by(delivery.event),
+            as_of(delivery.settings_version),
             answers_noted(run.answers),
             lease_renewed(delivery, handler.seconds_allowed),
             time_limit(handler.seconds_allowed),

@@ -295,6 +295,18 @@ class WebhookSubscription(models.Model):
         self.consecutive_failures = 0
 
 
+class SettingsVersion(models.Model):
+    """The version of the operators' settings that workers keep while it lasts (``snapshots``):
+    one row, given a new token in every transaction that changes them."""
+
+    ROW = 1
+
+    token = models.UUIDField(default=uuid.uuid4)
+
+    def __str__(self) -> str:
+        return f"settings version {self.token}"
+
+
 WEBHOOK_HANDLER_PREFIX = "webhook:"
 # Declared in ``webhooks``: what an operator sends to check that a subscription works.
 BACKBONE_TYPE_PREFIX = "events."

@@ -22,6 +22,7 @@ from functools import partial
 from .catalog import EventType
 from .conf import event_setting
 from .models import WEBHOOK_HANDLER_PREFIX, WebhookSubscription
+from .snapshots import Snapshot
 from .webhooks import deliver_to_subscription
 
 
@@ -124,9 +125,14 @@ def handlers_for(event_type: str) -> list[Handler]:
     configured, then the operators' active webhooks."""
     return [h for h in handlers_in_code(event_type) if h.is_configured] + [
         webhook_handler(subscription)
-        for subscription in WebhookSubscription.objects.filter(active=True)
+        for subscription in _active_subscriptions.get()
         if subscription.matches(event_type)
     ]
+
+
+_active_subscriptions = Snapshot(
+    lambda: list(WebhookSubscription.objects.filter(active=True)), WebhookSubscription
+)
 
 
 def get_handler(name: str) -> Handler:

@@ -24,6 +24,7 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -33,6 +34,7 @@ from .conf import event_setting
 from .envelope import CONTENT_TYPE, to_json
 from .models import WEBHOOK_TEST_EVENT_TYPE, Event, WebhookSubscription
 from .outcomes import PermanentFailure, RetryLater, Skip
+from .snapshots import settings_changed
 from .urlpolicy import RefusedURL, checked_address, endpoint
 
 # How much of a receiver's answer errors and attempts keep.
@@ -199,6 +201,8 @@ def deliver_to_subscription(subscription_id: int, event: Event) -> None:
 
 def _switch_off(subscription: QuerySet[WebhookSubscription], reason: str) -> None:
     # Only while active: of workers failing at once, the first one's reason and time stay.
-    subscription.filter(active=True).update(
-        active=False, disabled_reason=reason[:300], disabled_at=timezone.now()
-    )
+    with transaction.atomic():
+        if subscription.filter(active=True).update(
+            active=False, disabled_reason=reason[:300], disabled_at=timezone.now()
+        ):
+            settings_changed()  # workers stop making deliveries to it
