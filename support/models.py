@@ -9,7 +9,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from eventplatform.events import EventedModel, EventedQuerySet, Snapshot
+from eventplatform.events import EventedModel, EventedQuerySet, SettingsCache
 
 SUBJECT_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 20_000
@@ -86,7 +86,7 @@ class SlaTarget(models.Model):
         return timedelta(hours=hours)
 
 
-_sla_targets = Snapshot(
+_sla_targets = SettingsCache(
     lambda: dict(SlaTarget.objects.values_list("priority", "first_response_hours")), SlaTarget
 )
 
@@ -126,8 +126,9 @@ class PrioritisationRule(models.Model):
         return f"{self.position}. {self.name} → {self.priority}"
 
     @classmethod
-    def in_force(cls) -> list["PrioritisationRule"]:
-        """The enabled rules, in order."""
+    def in_force(cls) -> tuple["PrioritisationRule", ...]:
+        """The enabled rules, in order. A worker shares them between deliveries: read them,
+        never change or save them."""
         return _rules_in_force.get()
 
     def keyword_list(self) -> list[str]:
@@ -149,8 +150,8 @@ class PrioritisationRule(models.Model):
         return any(_phrase_pattern(k).search(text) for k in keywords)
 
 
-_rules_in_force = Snapshot(
-    lambda: list(PrioritisationRule.objects.filter(enabled=True)), PrioritisationRule
+_rules_in_force = SettingsCache(
+    lambda: tuple(PrioritisationRule.objects.filter(enabled=True)), PrioritisationRule
 )
 
 

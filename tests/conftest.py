@@ -11,6 +11,7 @@ from django.test import override_settings
 from django_q.signing import SignedPackage
 
 from eventplatform.events.queue import broker
+from eventplatform.events.settings_cache import SettingsCache
 from support.audience import AGENTS_ROLE
 from tests.factories import UserFactory
 from tests.reliability.figures import (  # noqa: F401  the hooks that print the fault tests' figures
@@ -84,6 +85,13 @@ def forget_cache():
     for key in client.scan_iter(f"{django_settings.CACHES['default']['KEY_PREFIX']}:*"):
         client.delete(key)
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def forget_kept_settings():
+    """A test's changes to rules, SLA targets and subscriptions roll back with it, and the
+    settings' version with them: what a worker kept under a version must not outlive its test."""
+    SettingsCache.forget_all()
 
 
 @pytest.fixture(autouse=True)

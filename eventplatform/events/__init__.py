@@ -29,7 +29,8 @@ _PUBLIC = {
     "RetryLater": "outcomes",
     "post_event": "webhooks",
     "raise_for_answer": "webhooks",
-    "Snapshot": "snapshots",
+    "SettingsCache": "settings_cache",
+    "settings_changed": "settings_cache",
     # Operators' views.
     "chain_link": "chains",
     # Live pages.

@@ -10,7 +10,9 @@ class EventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import health, supervisor  # noqa: F401  (health declares its event type)
+        # health declares its event type; after every migrate, settings_cache gives the
+        # operators' settings a new version.
+        from . import health, settings_cache, supervisor  # noqa: F401
         from .realtime import revocation  # noqa: F401  (open sockets follow revoked access)
 
         # A worker of a cluster that `run_workers` supervises reports its progress to it.

@@ -35,7 +35,7 @@ from .models import Delivery, DeliveryAttempt, Event, SettingsVersion, WebhookSu
 from .outbox import caused_by, publish
 from .outcomes import PermanentFailure, RetryLater, Skip
 from .queue import enqueue_deliveries
-from .snapshots import as_of
+from .settings_cache import as_of
 from .subscriptions import Handler, get_handler
 from .supervisor import CLUSTER_ID_VARIABLE
 from .webhooks import WEBHOOK_TESTED, Answer, WebhookTested, answers_noted
@@ -206,7 +206,8 @@ def claim(delivery_id: int) -> Delivery | None:
     The claim returns the delivery with its event, which the handler reads: on PostgreSQL in
     the claim's own statement, elsewhere in a second one. On PostgreSQL the same statement
     reads the version of the operators' settings (``settings_version``), under which the
-    handler may use what this worker read of them before (``snapshots``); elsewhere it is None.
+    handler may use what this worker read of them before (``settings_cache``); elsewhere it
+    is None.
     """
     try:
         return _claim(delivery_id)

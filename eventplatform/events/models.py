@@ -296,8 +296,8 @@ class WebhookSubscription(models.Model):
 
 
 class SettingsVersion(models.Model):
-    """The version of the operators' settings that workers keep while it lasts (``snapshots``):
-    one row, given a new token in every transaction that changes them."""
+    """The version of the operators' settings that workers keep while it lasts: one row, given
+    a new token with every change (``settings_cache``)."""
 
     ROW = 1
 

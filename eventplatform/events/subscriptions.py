@@ -22,7 +22,7 @@ from functools import partial
 from .catalog import EventType
 from .conf import event_setting
 from .models import WEBHOOK_HANDLER_PREFIX, WebhookSubscription
-from .snapshots import Snapshot
+from .settings_cache import SettingsCache
 from .webhooks import deliver_to_subscription
 
 
@@ -130,8 +130,8 @@ def handlers_for(event_type: str) -> list[Handler]:
     ]
 
 
-_active_subscriptions = Snapshot(
-    lambda: list(WebhookSubscription.objects.filter(active=True)), WebhookSubscription
+_active_subscriptions = SettingsCache(
+    lambda: tuple(WebhookSubscription.objects.filter(active=True)), WebhookSubscription
 )
 
 

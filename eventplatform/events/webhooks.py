@@ -34,7 +34,7 @@ from .conf import event_setting
 from .envelope import CONTENT_TYPE, to_json
 from .models import WEBHOOK_TEST_EVENT_TYPE, Event, WebhookSubscription
 from .outcomes import PermanentFailure, RetryLater, Skip
-from .snapshots import settings_changed
+from .settings_cache import settings_changed
 from .urlpolicy import RefusedURL, checked_address, endpoint
 
 # How much of a receiver's answer errors and attempts keep.

@@ -1,6 +1,6 @@
 """An operator's change to the rules, the SLA targets or the webhook subscriptions reaches the
 next ticket's reactions, in a worker that read them for an earlier ticket: workers keep what
-they read of these settings only while nothing changed them (``eventplatform/events/snapshots``).
+they read of these settings only while nothing changed them (``events/settings_cache.py``).
 """
 
 import pytest

@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    """The row itself is written after every migrate (``snapshots``), with a new token."""
+    """The row itself is written after every migrate (``settings_cache``), with a new token."""
 
     dependencies = [("events", "0011_delivery_attempts_and_webhook_operations")]
 
