@@ -418,8 +418,8 @@ def report(platform: list[dict], pollers: list[dict[int, dict]]) -> str:
         "acknowledgement's delivery (its `started_at`: the push and the task pipeline after "
         "the commit, django-q2's pusher handing the task to a worker) "
         f"{harness.spread([r['start_p50'] for r in platform], '{:,.1f} ms')}; that start -> "
-        "the email at the SMTP server (the claim's UPDATE, reading the ticket, the rules and "
-        f"the SLA target, rendering, the SMTP exchange) "
+        "the email at the SMTP server (the claim's UPDATE, reading the ticket, rendering, the "
+        "SMTP exchange; the rules and the SLA targets as the worker keeps them) "
         f"{harness.spread([r['email_p50'] for r in platform], '{:,.1f} ms')}.",
         f"Idle, {IDLE_SECONDS} s with no traffic, {SETTLE} s after the last email (CPU time of "
         "each process and its children, counted in nanoseconds by Linux's scheduler, in "
