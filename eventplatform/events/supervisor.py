@@ -313,7 +313,9 @@ class ClusterSupervisor:
 
         A change is said at once; while it lasts, each of its reads of Redis renews the heartbeat.
         """
-        up = time.monotonic() - self.started_at >= 1 and bool(self.members)
+        # Up once each of its processes has shown, the pusher last: until the pusher runs, no
+        # task leaves the queue.
+        up = time.monotonic() - self.started_at >= 1 and len(self.members) >= self.workers + 3
         fit = up and self.idle_for <= 1
         if fit == self.vouched:
             return
