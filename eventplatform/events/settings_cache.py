@@ -10,12 +10,12 @@ and on SQLite, a cache reads the database every time.
 
     RULES = SettingsCache(lambda: tuple(Rule.objects.filter(enabled=True)), Rule)
 
-What a cache holds is shared by the deliveries a worker runs: load tuples, and never change
-what they hold. Saving or deleting an instance of a model named gives the settings a new
-version (in the change's transaction; right after it for a save outside any), and so does
-every ``migrate``; a write that sends no signal (``QuerySet.update()``) calls
-``settings_changed()`` in its transaction. The version is a random token, not a count: a
-count rolled back with its transaction could come round again naming other settings.
+What a cache holds is shared by the deliveries a worker runs: never change it. Saving or
+deleting an instance of a model named gives the settings a new version (in the change's
+transaction; right after it for a save outside any), and so does every ``migrate``; a write
+that sends no signal (``QuerySet.update()``) calls ``settings_changed()`` in its transaction.
+The version is a random token, not a count: a count rolled back with its transaction could
+come round again naming other settings.
 """
 
 import uuid
@@ -33,7 +33,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from .models import SettingsVersion
 
 T = TypeVar("T")
-RECEIVER = "settings-version"
+_RECEIVER = "settings-version"
 
 # The settings' version as the running delivery's claim read it; None outside a delivery.
 _version: ContextVar[uuid.UUID | None] = ContextVar("settings_version", default=None)
@@ -48,8 +48,8 @@ class SettingsCache(Generic[T]):
         self._load = load
         self._kept: tuple[uuid.UUID, T] | None = None
         for model in models:
-            post_save.connect(_changed, sender=model, dispatch_uid=RECEIVER)
-            post_delete.connect(_changed, sender=model, dispatch_uid=RECEIVER)
+            post_save.connect(_changed, sender=model, dispatch_uid=_RECEIVER)
+            post_delete.connect(_changed, sender=model, dispatch_uid=_RECEIVER)
         self.every.append(self)
 
     def get(self) -> T:
@@ -107,4 +107,4 @@ def _migrated(sender: AppConfig, using: str, apps=global_apps, **kwargs: Any) ->
         _new_version(model, using)
 
 
-post_migrate.connect(_migrated, dispatch_uid=RECEIVER)
+post_migrate.connect(_migrated, dispatch_uid=_RECEIVER)
