@@ -8,6 +8,7 @@ from the event so that a repeated send is recognisable.
 from anymail.signals import inbound as provider_inbound_mail
 from django.conf import settings
 
+from eventplatform.compiled import CompiledGet
 from eventplatform.events import Event, PermanentFailure, Skip, post_event, subscribe
 
 from . import emails, inbound, services, slack
@@ -20,11 +21,13 @@ from .events import (
 )
 from .models import Message, Ticket
 
+# With the customer's support profile: prioritisation rules read the plan and tier.
+_TICKET = CompiledGet(Ticket.objects.select_related("customer__support_profile"))
+
 
 def _ticket(ticket_id: int) -> Ticket:
     try:
-        # With the customer's support profile: prioritisation rules read the plan and tier.
-        return Ticket.objects.select_related("customer__support_profile").get(pk=ticket_id)
+        return _TICKET.get(ticket_id)
     except Ticket.DoesNotExist:
         raise PermanentFailure(f"Ticket {ticket_id} no longer exists.") from None
 

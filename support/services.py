@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_q.models import Schedule
 
+from eventplatform.compiled import CompiledGet
 from eventplatform.users import display_name
 
 from .audience import is_agent
@@ -87,15 +88,16 @@ def _priority_apply(ticket: Ticket, priority: str, reason: str) -> None:
     ticket.sla_due_at = ticket.created_at + SlaTarget.first_response_for(priority)
 
 
+# Only the ticket is locked; its customer and their profile are read with it.
+_TICKET_LOCKED = CompiledGet(
+    Ticket.objects.select_for_update(of=("self",)).select_related("customer__support_profile")
+)
+
+
 def ticket_prioritise(*, ticket_id: int) -> Ticket:
     """Apply the rules to a new ticket, once: a retry, or an agent who set it first, wins."""
     with transaction.atomic():
-        ticket = (
-            # Only the ticket is locked; its customer and their profile are read with it.
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("customer__support_profile")
-            .get(pk=ticket_id)
-        )
+        ticket = _TICKET_LOCKED.get(ticket_id)
         if ticket.prioritised_at is not None:
             return ticket
         result = priority_evaluate(
@@ -222,6 +224,9 @@ def message_list(*, ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]
 # --- SLA --------------------------------------------------------------------------------------
 
 
+_TICKET = CompiledGet(Ticket.objects.all())
+
+
 def sla_schedule_name(ticket_id: int) -> str:
     return f"support-sla-{ticket_id}"
 
@@ -234,7 +239,7 @@ def sla_schedule(*, ticket_id: int) -> bool:
     run cut short between two writes is a delivery left unrecorded, which runs again and
     converges on the same schedule.
     """
-    ticket = Ticket.objects.get(pk=ticket_id)
+    ticket = _TICKET.get(ticket_id)
     schedules = Schedule.objects.filter(name=sla_schedule_name(ticket_id))
     if ticket.sla_due_at is None or ticket.first_responded_at or ticket.sla_breached_at:
         schedules.delete()

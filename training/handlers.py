@@ -7,6 +7,7 @@ and activity rows are unique per event, aggregates are recounted rather than inc
 from django.db import transaction
 from django.urls import reverse
 
+from eventplatform.compiled import CompiledGet
 from eventplatform.events import Event, PermanentFailure, Skip, publish, subscribe
 
 from . import emails, services
@@ -29,11 +30,12 @@ ACTIVITY_KINDS = {
 }
 
 
+_ENROLLMENT = CompiledGet(Enrollment.objects.select_related("course__instructor", "learner"))
+
+
 def enrollment_of(event: Event) -> Enrollment:
     try:
-        return Enrollment.objects.select_related("course__instructor", "learner").get(
-            pk=event.data.enrollment_id
-        )
+        return _ENROLLMENT.get(event.data.enrollment_id)
     except Enrollment.DoesNotExist:
         # As in support: the event outlived its row; no retry can help, and an operator should
         # see it among the dead letters.
