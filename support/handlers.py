@@ -22,12 +22,12 @@ from .events import (
 from .models import Message, Ticket
 
 # With the customer's support profile: prioritisation rules read the plan and tier.
-_TICKET = CompiledGet(Ticket.objects.select_related("customer__support_profile"))
+_TICKET_WITH_CUSTOMER = CompiledGet(Ticket.objects.select_related("customer__support_profile"))
 
 
 def _ticket(ticket_id: int) -> Ticket:
     try:
-        return _TICKET.get(ticket_id)
+        return _TICKET_WITH_CUSTOMER.get(ticket_id)
     except Ticket.DoesNotExist:
         raise PermanentFailure(f"Ticket {ticket_id} no longer exists.") from None
 

@@ -224,7 +224,7 @@ def message_list(*, ticket: Ticket, user: AbstractBaseUser) -> QuerySet[Message]
 # --- SLA --------------------------------------------------------------------------------------
 
 
-_TICKET = CompiledGet(Ticket.objects.all())
+_TICKET_ONLY = CompiledGet(Ticket.objects.all())
 
 
 def sla_schedule_name(ticket_id: int) -> str:
@@ -239,7 +239,7 @@ def sla_schedule(*, ticket_id: int) -> bool:
     run cut short between two writes is a delivery left unrecorded, which runs again and
     converges on the same schedule.
     """
-    ticket = _TICKET.get(ticket_id)
+    ticket = _TICKET_ONLY.get(ticket_id)
     schedules = Schedule.objects.filter(name=sla_schedule_name(ticket_id))
     if ticket.sla_due_at is None or ticket.first_responded_at or ticket.sla_breached_at:
         schedules.delete()
