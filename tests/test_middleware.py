@@ -1,6 +1,6 @@
 """Under ASGI, a request crosses between the event loop and the thread for synchronous code
-a fixed number of times, whatever the middleware does: each crossing waits for the loop's
-next turn, behind whatever else the loop has to do (a storm of closing sockets)."""
+a fixed number of times: each crossing costs CPU and waits for the loop's next turn, behind
+whatever else the loop has to do (docs/architecture.md, "A request in the web process")."""
 
 import pytest
 from asgiref.sync import SyncToAsync
