@@ -3,16 +3,17 @@
 
 class OneHopMiddleware:
     """The innermost middleware, synchronous only: Django then runs the middleware between it
-    and servestatic (sessions, CSRF, authentication, messages...) in the thread for
-    synchronous code in one hop, as it runs a synchronous stack.
+    and servestatic (sessions, CSRF, authentication, messages...) as it runs a synchronous
+    stack, in one crossing from the event loop to the request's thread.
 
     Django's own middleware (``MiddlewareMixin``) runs under ASGI by sending each
     ``process_request`` and ``process_response`` through ``sync_to_async`` (Django ticket
-    #37177): two hops from the event loop to the thread and back per middleware, each waiting
-    for the loop's next turn. Below a middleware that runs only synchronously, Django adapts
-    them the other way: one hop into the thread for all of them, one back to the loop for the
-    view's own machinery (``tests/test_middleware.py`` pins the count). Nothing asynchronous
-    runs below it: the platform's views are synchronous, and the stream is not a view.
+    #37177): a crossing per phase, each waiting for the loop's next turn. Below a middleware
+    that runs only synchronously, Django adapts them the other way: one crossing into the
+    thread for all of them, one back to the loop for the view's own machinery
+    (``tests/test_middleware.py`` pins the count). An asynchronous view would still run on the
+    loop, with the request's thread waiting for it. Once Django's middleware runs natively in
+    both modes, this has nothing left to do.
     """
 
     sync_capable = True

@@ -77,7 +77,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Innermost, and synchronous only: Django's middleware above, up to servestatic, runs in
-    # one hop to the thread for synchronous code instead of two per middleware.
+    # one crossing to the request's thread instead of one per phase of each.
     "eventplatform.middleware.OneHopMiddleware",
 ]
 
