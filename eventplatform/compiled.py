@@ -24,7 +24,6 @@ class _Compiled(NamedTuple):
     sql: str
     # Kept for the converters of each column it selects, which it applies to rows.
     compiler: SQLCompiler
-    model: type[Model]
     init_list: list[str]  # the attribute names of the model's own columns
     fields: slice  # where they are in a row
     populators: list[RelatedPopulator]  # the related instances in the rest of the row
@@ -79,24 +78,24 @@ class CompiledGet(Generic[M]):
                 f"get() returned more than one {model._meta.object_name}."
             )
         (row,) = compiled.compiler.results_iter([rows])
-        instance = compiled.model.from_db(db, compiled.init_list, row[compiled.fields])
+        instance = model.from_db(db, compiled.init_list, row[compiled.fields])
         for populator in compiled.populators:
             populator.populate(row, instance)
         return instance
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
-        if own := self.queryset.query.get_compiler(connection=connection).as_sql()[1]:
-            raise ValueError(f"CompiledGet takes a queryset with no parameters; this has {own}")
-        # Compiled with a primary key of 0: the only parameter, replaced on every read.
+        # Compiled with a primary key of 0, which must be its only parameter: replaced on
+        # every read.
         compiler = self.queryset.filter(pk=0).query.get_compiler(connection=connection)
-        sql, _ = compiler.as_sql()
+        sql, params = compiler.as_sql()
+        if len(params) != 1:
+            raise ValueError(f"CompiledGet takes a queryset with no parameters; this has {params}")
         select, klass_info = compiler.select, compiler.klass_info
         fields = klass_info["select_fields"]
         first, last = fields[0], fields[-1]
         compiled = _Compiled(
             sql=sql,
             compiler=compiler,
-            model=klass_info["model"],
             init_list=[column[0].target.attname for column in select[first : last + 1]],
             fields=slice(first, last + 1),
             populators=get_related_populators(klass_info, select, connection.alias),
