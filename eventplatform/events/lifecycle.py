@@ -13,9 +13,25 @@ def identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def run_until_signalled(loop: Callable[[threading.Event], None]) -> None:
+class Stopping(threading.Event):
+    """A request to stop, which ``select()`` can wait for beside other files: it turns readable
+    once set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._readable, self._writable = os.pipe()
+
+    def set(self) -> None:
+        super().set()
+        os.write(self._writable, b"\0")
+
+    def fileno(self) -> int:
+        return self._readable
+
+
+def run_until_signalled(loop: Callable[[Stopping], None]) -> None:
     """Run ``loop(stopping)`` until SIGTERM, SIGINT or SIGHUP sets ``stopping``."""
-    stopping = threading.Event()
+    stopping = Stopping()
 
     def stop(signum, frame) -> None:
         # From another thread: the handler may interrupt this one while it holds the lock

@@ -35,7 +35,7 @@ from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from .conf import event_setting
-from .lifecycle import identity
+from .lifecycle import Stopping, identity
 from .queue import broker, wake_scheduler
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 # Set in the cluster's environment: its workers count the tasks they start and finish.
 CLUSTER_ID_VARIABLE = "EVENTPLATFORM_CLUSTER_ID"
 BOOT_GRACE = 10.0  # seconds a new cluster gets to start its processes and take work
+# Seconds between the supervisor's reads of Redis: work left waiting is seen within this of
+# STALL_AFTER, and the heartbeat (HEARTBEAT_EXPIRY) outlives one late read.
+LOOK_EVERY = 2.0
 HEARTBEAT_EXPIRY = 3.5
 # The workers' commits on PostgreSQL return before the disk has them: a claim, an outcome, a
 # reaction's own writes. Others see them at once; only a crash of PostgreSQL itself can lose
@@ -171,9 +174,8 @@ class Member:
     """A process of the cluster, watched until it ends.
 
     On Linux through a pidfd, which turns readable as the process ends, zombie or not, and
-    never names a process that reused its pid: a look polls every member in a system call
-    each, where reading their status from /proc cost as much as a round trip to Redis.
-    Elsewhere, by reading its status.
+    never names a process that reused its pid: the supervisor sleeps in ``select()`` on them
+    all, and wakes as one ends. Elsewhere, by reading its status.
     """
 
     def __init__(self, process: psutil.Process) -> None:
@@ -189,31 +191,35 @@ class Member:
         readable, _, _ = select.select([self.pidfd], [], [], 0)
         return bool(readable)
 
+    def fileno(self) -> int:
+        return self.pidfd
+
     def close(self) -> None:
         if self.pidfd is not None:
             os.close(self.pidfd)
 
 
 class ClusterSupervisor:
-    # Once a second: a dead process is seen within a second, far inside recovery's 30 s. Each
-    # look polls the cluster's processes, a system call each; every other look also reads
-    # Redis in one round trip, which carries the heartbeat too: the bulk of what an idle
-    # platform costs. Work left waiting is seen within 2 s, far inside STALL_AFTER, and the
-    # heartbeat (HEARTBEAT_EXPIRY) outlives one late read.
+    # Once its processes have shown, it sleeps until one of them ends (on Linux) or its next
+    # read of Redis is due, every LOOK_EVERY seconds; that read, which carries the heartbeat
+    # too, is what an idle cluster costs it. Until then, and where a process cannot be waited
+    # for, it looks every ``tick``: a dead process is seen within a second, far inside
+    # recovery's 30 s.
     def __init__(self, tick: float = 1.0) -> None:
         self.tick = tick
         self.workers = settings.Q_CLUSTER["workers"]
         self.stall_after = event_setting("STALL_AFTER")
         self.identity = identity()
         self.process: subprocess.Popen | None = None
-        self.members: dict[int, Member] = {}
+        self.main: Member | None = None  # qcluster's own process
+        self.members: dict[int, Member] = {}  # the processes it started
         self.vouched = False  # whether the heartbeat says the cluster takes work
         self.replacements = 0
 
-    def run(self, stopping: threading.Event) -> None:
+    def run(self, stopping: Stopping) -> None:
         self.start()
         try:
-            while not stopping.wait(self.tick):
+            while not self.wait(stopping):
                 try:
                     problem = self.problem()
                 except Exception as error:
@@ -246,13 +252,27 @@ class ClusterSupervisor:
             start_new_session=True,
         )
         self.started_at = time.monotonic()
-        for member in self.members.values():
+        for member in self.watched():
             member.close()
+        self.main = Member(psutil.Process(self.process.pid))
         self.members = {}
         self.progress = (-1, time.monotonic())
         self.idle_for = 0.0
-        self.looks = 0
+        self.look_at = self.started_at + LOOK_EVERY
         logger.info("started worker cluster %s (pid %s)", self.cluster_id, self.process.pid)
+
+    def watched(self) -> list[Member]:
+        """The processes whose end the supervisor waits for: qcluster and those it started."""
+        return [self.main, *self.members.values()] if self.main else []
+
+    def wait(self, stopping: Stopping) -> bool:
+        """Sleep until a process of the cluster ends, the next look is due or a stop is asked;
+        return whether to stop."""
+        watched = self.watched()
+        if len(watched) < self.workers + 4 or any(m.pidfd is None for m in watched):
+            return stopping.wait(self.tick)  # looking for its processes, or cannot wait for them
+        select.select([stopping, *watched], [], [], max(0.0, self.look_at - time.monotonic()))
+        return stopping.is_set()
 
     def backoff(self) -> float:
         """No wait for a cluster that ran a while; a growing one for a cluster that cannot
@@ -281,8 +301,10 @@ class ClusterSupervisor:
                 return "qcluster vanished"
             new = [p for p in found if p.pid not in self.members and alive(p)]
             self.members.update((p.pid, Member(p)) for p in new)
-        self.looks += 1
-        return self.stalled() if self.looks % 2 else None
+        if time.monotonic() < self.look_at:
+            return None
+        self.look_at = time.monotonic() + LOOK_EVERY
+        return self.stalled()
 
     def stalled(self) -> str | None:
         """Work waits, a worker is free, and the cluster started nothing for a while.

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import threading
 import time
 
 import psutil
@@ -11,6 +12,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from eventplatform.events import supervisor
+from eventplatform.events.lifecycle import Stopping
 from tests.receivers import free_port
 
 
@@ -51,3 +53,35 @@ def test_a_process_of_the_cluster_that_ends_is_seen_ended_before_anyone_reaps_it
         child.kill()
         child.wait()
         member.close()
+
+
+def test_the_supervisor_wakes_as_a_process_of_its_cluster_ends_or_a_stop_is_asked():
+    # Between its reads of Redis it sleeps on its cluster's processes: a death is seen when it
+    # happens, not at the next look, and a stop is not kept waiting either.
+    watcher = supervisor.ClusterSupervisor()
+    sleepers = [
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+        for _ in range(watcher.workers + 4)  # qcluster, its sentinel, workers, monitor, pusher
+    ]
+    watcher.main, *started = (supervisor.Member(psutil.Process(p.pid)) for p in sleepers)
+    watcher.members = {member.process.pid: member for member in started}
+    watcher.look_at = time.monotonic() + 60
+    stopping = Stopping()
+    try:
+        threading.Timer(0.1, sleepers[2].kill).start()
+        assert watcher.wait(stopping) is False
+        assert time.monotonic() < watcher.look_at - 30, "it slept until its next look"
+        assert [m.process.pid for m in watcher.watched() if m.ended()] == [sleepers[2].pid]
+
+        sleepers[2].wait()
+        watcher.members.pop(sleepers[2].pid).close()
+        watcher.members[-1] = supervisor.Member(psutil.Process())  # in place of the dead one
+        threading.Timer(0.1, stopping.set).start()
+        assert watcher.wait(stopping) is True
+        assert time.monotonic() < watcher.look_at - 30, "the stop waited for the next look"
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
+        for member in watcher.watched():
+            member.close()
