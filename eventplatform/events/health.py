@@ -20,6 +20,7 @@ from django.db.models import Count, F, Min, Q, Window
 from django.db.models.functions import CumeDist
 from django.db.models.lookups import IsNull
 from django.utils import timezone
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from .audience import OPERATORS
@@ -103,17 +104,28 @@ def processes() -> dict:
 
 
 def processes_and_work() -> tuple[dict, tuple | None]:
-    """``processes()``, and the work in flight (``scheduler.work_in_flight()``) read in the same
-    round trip; None for it when Redis cannot say."""
+    """``processes()``, and the work in flight (``scheduler.read_work_in_flight()``) read in the
+    same round trip; None for it when Redis cannot say."""
+    try:
+        replies = read_processes_and_work(broker().connection.pipeline(transaction=False)).execute()
+    except RedisError:
+        return {"queue_depth": None, "scheduler": None, "clusters": []}, None
+    return processes_and_work_from(replies)
+
+
+def read_processes_and_work(reads: Pipeline) -> Pipeline:
+    """Add the reads of ``processes_and_work()`` to ``reads``: the scheduler sends them with
+    its own."""
     # Not at the top: the scheduler publishes these snapshots, and imports this module.
     from .scheduler import lock_name, read_work_in_flight
 
-    try:
-        reads = broker().connection.pipeline(transaction=False)
-        reads.get(lock_name()).zrange(heartbeats_key(), 0, -1, withscores=True)
-        holder, beats, *work = read_work_in_flight(reads).execute()
-    except RedisError:
-        return {"queue_depth": None, "scheduler": None, "clusters": []}, None
+    reads.get(lock_name()).zrange(heartbeats_key(), 0, -1, withscores=True)
+    return read_work_in_flight(reads)
+
+
+def processes_and_work_from(replies: list) -> tuple[dict, tuple]:
+    """``processes_and_work()`` from the replies to its reads."""
+    holder, beats, *work = replies
     live = {
         "queue_depth": work[0],
         "scheduler": holder.decode() if holder else None,

@@ -12,9 +12,10 @@ scheduler renews its lock and waits in one Redis round trip every 2.5 s, and mak
 every 10 s.
 
 While active, it publishes the event health figures to operators when they changed, every
-``HEALTH_INTERVAL`` seconds at most. It reads the deliveries' figures again only when the work
-in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, an interval
-costs a few Redis reads, not the queries over the day's deliveries.
+``HEALTH_INTERVAL`` seconds at most. What Redis shows of them comes with the reads of its looks
+and its waits, at no round trip of their own; it reads the deliveries' figures again only when
+the work in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, the
+figures cost no query and wake no thread.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed every 1.5-2.5 s. The others stand by and
@@ -39,7 +40,14 @@ from redis.exceptions import LockError, RedisError
 from redis.lock import Lock
 
 from .conf import event_setting
-from .health import HEALTH_CHANGED, HealthSnapshot, health_snapshot, processes_and_work
+from .health import (
+    HEALTH_CHANGED,
+    HealthSnapshot,
+    health_snapshot,
+    processes_and_work,
+    processes_and_work_from,
+    read_processes_and_work,
+)
 from .lifecycle import identity
 from .outbox import publish
 from .queue import broker, wake_key, wake_scheduler
@@ -75,18 +83,10 @@ def active_scheduler() -> str | None:
 
 def read_work_in_flight(reads: Pipeline) -> Pipeline:
     """Add to ``reads`` what Redis shows of the work in flight: the queue's depth (first), the
-    tasks every cluster started and finished, and the last cluster a supervisor replaced."""
+    tasks every cluster started and finished, and the last cluster a supervisor replaced.
+    While it stays the same, no worker ran a task and none was queued."""
     reads.llen(broker().list_key).hgetall(all_clusters_key())
     return reads.zrange(replaced_key(), -1, -1, withscores=True)
-
-
-def work_in_flight() -> tuple | None:
-    """The work in flight (``read_work_in_flight``), None when unknown. While it stays the
-    same, no worker ran a task and none was queued."""
-    try:
-        return tuple(read_work_in_flight(broker().connection.pipeline(transaction=False)).execute())
-    except RedisError:
-        return None
 
 
 class Scheduler:
@@ -102,6 +102,9 @@ class Scheduler:
         self.figures: HealthSnapshot | None = None  # as last read
         self.activity: tuple | None = None
         self.figures_until = 0.0
+        self.observed: tuple[dict, tuple | None] | None = None  # for the health thread
+        self.health_due = threading.Event()
+        self.reported_at = -HEALTH_INTERVAL
         self.quiet: tuple | None = None  # what Redis showed when a look found nothing to do
         self.look_by = 0.0
         self.looked_at = 0.0
@@ -113,9 +116,7 @@ class Scheduler:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
         # On a thread of its own: the figures take longer to read the busier the day has
         # been (docs/operations.md), and must not hold back a retry that falls due.
-        threading.Thread(
-            target=self.report_health_until, args=(stopping,), name="health", daemon=True
-        ).start()
+        threading.Thread(target=self.report_health_when_due, name="health", daemon=True).start()
         try:
             while not stopping.is_set():
                 if self.waits():
@@ -180,7 +181,7 @@ class Scheduler:
             expiry = int(LOCK_EXPIRY * 1000)
             wait.eval(Lock.LUA_REACQUIRE_SCRIPT, 1, lock_name(), self.identity, expiry)
             wait.blpop([wake_key()], timeout=max(round(timeout, 3), 0.001))
-            renewed, word = wait.execute()
+            renewed, word, *replies = read_processes_and_work(wait).execute()
         except RedisError as error:
             self.stand_by(f"it cannot reach Redis ({error})")
             return True
@@ -191,12 +192,14 @@ class Scheduler:
                     wake_scheduler(broker().connection.pipeline(transaction=False)).execute()
             return True
         self.renewed_at = started
+        self.observe(*processes_and_work_from(replies))
         return word is not None
 
     def recover(self) -> float | None:
         """Enqueue what is due or stranded; return seconds until the next retry is due."""
         self.looked_at = time.monotonic()
-        activity = work_in_flight()
+        live, activity = processes_and_work()
+        self.observe(live, activity)
         if activity is not None and activity == self.quiet and self.looked_at < self.look_by:
             return None
         self.quiet = None
@@ -231,20 +234,42 @@ class Scheduler:
             )
         return retry_in
 
-    def report_health_until(self, stopping: threading.Event) -> None:
-        while not stopping.wait(HEALTH_INTERVAL):
-            if self.active:
-                try:
-                    self.report_health()
-                finally:
-                    close_old_connections()
+    def observe(self, live: dict, activity: tuple | None) -> None:
+        """What a look or a wait of the active instance read of Redis just now: if the health
+        figures may have changed, and were not published in the last ``HEALTH_INTERVAL``
+        seconds, wake the health thread to publish them."""
+        now = time.monotonic()
+        if now - self.reported_at < HEALTH_INTERVAL:
+            return
+        if (
+            not self.figures_stale(activity, now)
+            and self.figures.model_copy(update=live) == self.health
+        ):
+            return  # nothing to read, and nothing to say
+        self.reported_at = now
+        self.observed = (live, activity)
+        self.health_due.set()
 
-    def report_health(self) -> None:
-        """Publish the health figures to operators if they changed since last published."""
+    def figures_stale(self, activity: tuple | None, now: float) -> bool:
+        """Whether the deliveries' figures are to be read again: the work in flight moved since
+        they were read (None: unknown), or they are ``FIGURES_REFRESH`` seconds old."""
+        return activity is None or activity != self.activity or now >= self.figures_until
+
+    def report_health_when_due(self) -> None:
+        while self.health_due.wait():
+            self.health_due.clear()
+            try:
+                self.report_health(self.observed)
+            finally:
+                close_old_connections()
+
+    def report_health(self, observed: tuple[dict, tuple | None] | None = None) -> None:
+        """Publish the health figures to operators if they changed since last published.
+        ``observed``, ``processes_and_work()`` if already read."""
         try:
-            live, activity = processes_and_work()  # activity None, unknown: read everything
+            live, activity = observed or processes_and_work()
             now = time.monotonic()
-            if activity is None or activity != self.activity or now >= self.figures_until:
+            if self.figures_stale(activity, now):
                 self.figures = health_snapshot(live)
                 self.activity, self.figures_until = activity, now + FIGURES_REFRESH
             else:

@@ -16,10 +16,10 @@ from rest_framework.authtoken.models import Token
 from eventplatform.asgi import application
 from eventplatform.events import supervisor
 from eventplatform.events.audience import groups_for_user
-from eventplatform.events.health import HEALTH_CHANGED, health_snapshot
+from eventplatform.events.health import HEALTH_CHANGED, health_snapshot, processes_and_work
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.queue import broker
-from eventplatform.events.scheduler import FIGURES_REFRESH, Scheduler, lock_name, work_in_flight
+from eventplatform.events.scheduler import FIGURES_REFRESH, HEALTH_INTERVAL, Scheduler, lock_name
 from eventplatform.events.supervisor import HEARTBEAT_EXPIRY, heartbeats_key
 from tests.events.sample import WIDGET_ORDERED
 from tests.factories import UserFactory
@@ -152,11 +152,11 @@ def test_the_scheduler_publishes_the_figures_when_they_change_and_only_then(
 
     # A worker ran a delivery, which became a dead letter, and reported its task.
     delivered(CRM, Status.DEAD, ago=timedelta(seconds=1))
-    counted = work_in_flight()
+    counted = processes_and_work()[1]
     monkeypatch.setenv(supervisor.CLUSTER_ID_VARIABLE, "cluster")
     supervisor.count_finished(sender="django_q")
     deadline = time.monotonic() + 5
-    while work_in_flight() == counted and time.monotonic() < deadline:
+    while processes_and_work()[1] == counted and time.monotonic() < deadline:
         time.sleep(0.05)
     first, second = published()
     assert second.payload["dead_letters"] == 1
@@ -172,11 +172,33 @@ def test_the_scheduler_publishes_the_figures_when_they_change_and_only_then(
 
 
 @pytest.mark.django_db
-def test_an_idle_interval_reads_no_delivery(redis_keys, django_assert_num_queries):
+def test_an_idle_scheduler_reads_no_delivery_and_wakes_no_thread_for_the_figures(
+    redis_keys, django_assert_num_queries
+):
     scheduler = Scheduler()
-    scheduler.report_health()
+
+    def looked() -> bool:
+        """The scheduler read Redis in a look or a wait, an interval after its last report:
+        whether it woke the health thread."""
+        scheduler.health_due.clear()
+        scheduler.reported_at -= HEALTH_INTERVAL
+        scheduler.observe(*processes_and_work())
+        return scheduler.health_due.is_set()
+
+    assert looked(), "nothing was published yet"
+    scheduler.report_health(scheduler.observed)
     with django_assert_num_queries(0):
-        scheduler.report_health()
+        assert not looked()
+        scheduler.report_health()  # asked anyway, an idle interval reads no delivery
+
+    # A supervisor starts beating: news for operators, though no delivery moved.
+    redis_keys.zadd(heartbeats_key(), {"host:1": time.time() + HEARTBEAT_EXPIRY})
+    assert looked()
+    # News within an interval of the last report waits for the next look after it.
+    scheduler.health_due.clear()
+    redis_keys.zadd(heartbeats_key(), {"host:2": time.time() + HEARTBEAT_EXPIRY})
+    scheduler.observe(*processes_and_work())
+    assert not scheduler.health_due.is_set()
 
 
 @pytest.mark.django_db
