@@ -14,8 +14,8 @@ def identity() -> str:
 
 
 class Stopping(threading.Event):
-    """A request to stop, which ``select()`` can wait for beside other files: it turns readable
-    once set."""
+    """A request to stop, which a wait on files (``select()``, ``poll()``) sees beside the
+    others: it turns readable once set."""
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,8 +14,8 @@ every 10 s.
 While active, it publishes the event health figures to operators when they changed, every
 ``HEALTH_INTERVAL`` seconds at most. What Redis shows of them comes with the reads of its looks
 and its waits, at no round trip of their own; it reads the deliveries' figures again only when
-the work in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, the
-figures cost no query and wake no thread.
+the work in flight moved since it last did, or ``FIGURES_REFRESH`` seconds later: idle, between
+those refreshes, the figures cost no query and wake no thread.
 
 Run it as ``python manage.py run_scheduler`` on one node or several: a Redis lock with a
 short expiry makes one instance active, renewed every 1.5-2.5 s. The others stand by and
@@ -98,13 +98,16 @@ class Scheduler:
         )
         self.active = False
         self.renewed_at = 0.0
+        # The health thread writes these four; the scheduler's own thread reads them, and
+        # writes what it observed for the thread and when it woke it. A read that races a
+        # write costs one more wake of the health thread at most.
         self.health: HealthSnapshot | None = None  # as last published
         self.figures: HealthSnapshot | None = None  # as last read
         self.activity: tuple | None = None
         self.figures_until = 0.0
-        self.observed: tuple[dict, tuple | None] | None = None  # for the health thread
+        self.observed: tuple[dict, tuple | None] | None = None
         self.health_due = threading.Event()
-        self.reported_at = -HEALTH_INTERVAL
+        self.woken_at = -HEALTH_INTERVAL
         self.quiet: tuple | None = None  # what Redis showed when a look found nothing to do
         self.look_by = 0.0
         self.looked_at = 0.0
@@ -116,7 +119,9 @@ class Scheduler:
         logger.info("scheduler %s ticking every %g s", self.identity, self.tick)
         # On a thread of its own: the figures take longer to read the busier the day has
         # been (docs/operations.md), and must not hold back a retry that falls due.
-        threading.Thread(target=self.report_health_when_due, name="health", daemon=True).start()
+        threading.Thread(
+            target=self.report_health_when_due, args=(stopping,), name="health", daemon=True
+        ).start()
         try:
             while not stopping.is_set():
                 if self.waits():
@@ -134,6 +139,7 @@ class Scheduler:
                 if not self.waits():
                     stopping.wait(max(0.0, next_tick - time.monotonic()))
         finally:
+            self.health_due.set()  # for the health thread to see the stop
             if self.active:
                 with contextlib.suppress(LockError, RedisError):
                     self.lock.release()
@@ -236,17 +242,17 @@ class Scheduler:
 
     def observe(self, live: dict, activity: tuple | None) -> None:
         """What a look or a wait of the active instance read of Redis just now: if the health
-        figures may have changed, and were not published in the last ``HEALTH_INTERVAL``
-        seconds, wake the health thread to publish them."""
+        figures may have changed, wake the health thread to publish them, ``HEALTH_INTERVAL``
+        seconds after its last wake at the soonest."""
         now = time.monotonic()
-        if now - self.reported_at < HEALTH_INTERVAL:
+        if now - self.woken_at < HEALTH_INTERVAL:
             return
         if (
             not self.figures_stale(activity, now)
             and self.figures.model_copy(update=live) == self.health
         ):
             return  # nothing to read, and nothing to say
-        self.reported_at = now
+        self.woken_at = now
         self.observed = (live, activity)
         self.health_due.set()
 
@@ -255,8 +261,8 @@ class Scheduler:
         they were read (None: unknown), or they are ``FIGURES_REFRESH`` seconds old."""
         return activity is None or activity != self.activity or now >= self.figures_until
 
-    def report_health_when_due(self) -> None:
-        while self.health_due.wait():
+    def report_health_when_due(self, stopping: threading.Event) -> None:
+        while self.health_due.wait() and not stopping.is_set():
             self.health_due.clear()
             try:
                 self.report_health(self.observed)

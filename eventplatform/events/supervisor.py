@@ -96,14 +96,14 @@ def count_finished(sender, **kwargs) -> None:
 
 
 # Seconds between a worker's reports of the tasks it started and finished: well within the
-# supervisor's tick, far below STALL_AFTER.
+# supervisor's LOOK_EVERY, far below STALL_AFTER.
 REPORT_EVERY = 0.2
 
 
 class _TaskCounter:
     """A worker's count of the tasks it started and finished, reported to Redis by a thread of
     its own rather than by each task: two round trips per task cost a good part of a short
-    delivery, and the supervisor looks only once a second. The thread reports while the
+    delivery, and the supervisor looks only every LOOK_EVERY seconds. The thread reports while the
     worker waits for work too, so an idle worker shows as idle however it waits.
 
     django-q2 sends the counted signals outside its error handling: nothing here may raise
@@ -174,29 +174,37 @@ class Member:
     """A process of the cluster, watched until it ends.
 
     On Linux through a pidfd, which turns readable as the process ends, zombie or not, and
-    never names a process that reused its pid: the supervisor sleeps in ``select()`` on them
-    all, and wakes as one ends. Elsewhere, by reading its status.
+    never names a process that reused its pid: the supervisor sleeps on them all, and wakes as
+    one ends. Elsewhere (or on a kernel or in a sandbox that refuses pidfds), by reading its
+    status.
     """
 
     def __init__(self, process: psutil.Process) -> None:
         self.process = process
         self.pidfd: int | None = None
         if hasattr(os, "pidfd_open"):
-            with contextlib.suppress(ProcessLookupError):  # ended already: ended() says so
+            # ProcessLookupError: it ended already, and ended() says so from its status.
+            with contextlib.suppress(OSError):
                 self.pidfd = os.pidfd_open(process.pid)
 
     def ended(self) -> bool:
         if self.pidfd is None:
             return not alive(self.process)
-        readable, _, _ = select.select([self.pidfd], [], [], 0)
-        return bool(readable)
-
-    def fileno(self) -> int:
-        return self.pidfd
+        return bool(wait_readable([self.pidfd], 0))
 
     def close(self) -> None:
         if self.pidfd is not None:
             os.close(self.pidfd)
+            self.pidfd = None
+
+
+def wait_readable(files: list[int], timeout: float) -> list[tuple[int, int]]:
+    """Wait up to ``timeout`` seconds for any of ``files`` to turn readable; poll(), unlike
+    select(), takes any file number."""
+    poll = select.poll()
+    for file in files:
+        poll.register(file, select.POLLIN)
+    return poll.poll(timeout * 1000)
 
 
 class ClusterSupervisor:
@@ -212,7 +220,8 @@ class ClusterSupervisor:
         self.identity = identity()
         self.process: subprocess.Popen | None = None
         self.main: Member | None = None  # qcluster's own process
-        self.members: dict[int, Member] = {}  # the processes it started
+        # The processes it started: its sentinel, and the sentinel's workers, monitor and pusher.
+        self.members: dict[int, Member] = {}
         self.vouched = False  # whether the heartbeat says the cluster takes work
         self.replacements = 0
 
@@ -265,13 +274,18 @@ class ClusterSupervisor:
         """The processes whose end the supervisor waits for: qcluster and those it started."""
         return [self.main, *self.members.values()] if self.main else []
 
+    def all_shown(self) -> bool:
+        """Whether each process the cluster starts has shown: its sentinel, and the workers,
+        monitor and pusher the sentinel spawns, the pusher last."""
+        return len(self.members) >= 1 + self.workers + 2
+
     def wait(self, stopping: Stopping) -> bool:
         """Sleep until a process of the cluster ends, the next look is due or a stop is asked;
         return whether to stop."""
-        watched = self.watched()
-        if len(watched) < self.workers + 4 or any(m.pidfd is None for m in watched):
+        pidfds = [member.pidfd for member in self.watched()]
+        if not self.all_shown() or None in pidfds:
             return stopping.wait(self.tick)  # looking for its processes, or cannot wait for them
-        select.select([stopping, *watched], [], [], max(0.0, self.look_at - time.monotonic()))
+        wait_readable([stopping.fileno(), *pidfds], max(0.0, self.look_at - time.monotonic()))
         return stopping.is_set()
 
     def backoff(self) -> float:
@@ -289,10 +303,9 @@ class ClusterSupervisor:
         if dead := sorted(pid for pid, member in self.members.items() if member.ended()):
             return f"process {', '.join(map(str, dead))} of the cluster died"
         # Looking for the cluster's processes reads every process on the host (psutil's
-        # children() walks /proc): done until all have shown, the sentinel and the workers,
-        # monitor and pusher it spawns. Then each tick polls only those: a new one appears
-        # only in place of one that died, which that poll sees.
-        if len(self.members) < self.workers + 3:
+        # children() walks /proc): done until all have shown. Then each look polls only
+        # those: a new one appears only in place of one that died, which that poll sees.
+        if not self.all_shown():
             try:
                 # Not processes a handler may start and end: they are no part of the cluster.
                 sentinels = psutil.Process(self.process.pid).children()
@@ -337,7 +350,7 @@ class ClusterSupervisor:
         """
         # Up once each of its processes has shown, the pusher last: until the pusher runs, no
         # task leaves the queue.
-        up = time.monotonic() - self.started_at >= 1 and len(self.members) >= self.workers + 3
+        up = time.monotonic() - self.started_at >= 1 and self.all_shown()
         fit = up and self.idle_for <= 1
         if fit == self.vouched:
             return

@@ -19,10 +19,18 @@ from eventplatform.events.audience import groups_for_user
 from eventplatform.events.health import HEALTH_CHANGED, health_snapshot, processes_and_work
 from eventplatform.events.models import Delivery, Event
 from eventplatform.events.queue import broker
-from eventplatform.events.scheduler import FIGURES_REFRESH, HEALTH_INTERVAL, Scheduler, lock_name
+from eventplatform.events.scheduler import (
+    FIGURES_REFRESH,
+    HEALTH_INTERVAL,
+    WAIT_FOR_WORK,
+    Scheduler,
+    lock_name,
+)
 from eventplatform.events.supervisor import HEARTBEAT_EXPIRY, heartbeats_key
 from tests.events.sample import WIDGET_ORDERED
+from tests.events.test_reconciler import running
 from tests.factories import UserFactory
+from tests.stack import wait_for
 
 Status = Delivery.Status
 CRM = "support.crm-update"
@@ -181,7 +189,7 @@ def test_an_idle_scheduler_reads_no_delivery_and_wakes_no_thread_for_the_figures
         """The scheduler read Redis in a look or a wait, an interval after its last report:
         whether it woke the health thread."""
         scheduler.health_due.clear()
-        scheduler.reported_at -= HEALTH_INTERVAL
+        scheduler.woken_at -= HEALTH_INTERVAL
         scheduler.observe(*processes_and_work())
         return scheduler.health_due.is_set()
 
@@ -194,11 +202,31 @@ def test_an_idle_scheduler_reads_no_delivery_and_wakes_no_thread_for_the_figures
     # A supervisor starts beating: news for operators, though no delivery moved.
     redis_keys.zadd(heartbeats_key(), {"host:1": time.time() + HEARTBEAT_EXPIRY})
     assert looked()
-    # News within an interval of the last report waits for the next look after it.
+    scheduler.report_health(scheduler.observed)
+    # News within an interval of the last wake waits for the first look after the interval.
     scheduler.health_due.clear()
     redis_keys.zadd(heartbeats_key(), {"host:2": time.time() + HEARTBEAT_EXPIRY})
     scheduler.observe(*processes_and_work())
     assert not scheduler.health_due.is_set()
+    assert looked()
+
+
+@pytest.mark.django_db(transaction=True)  # the scheduler's threads have connections of their own
+def test_a_waiting_scheduler_publishes_a_supervisor_that_starts_beating(redis_keys, task_queue):
+    def clusters_published() -> list[list[str]]:
+        snapshots = Event.objects.filter(type=HEALTH_CHANGED.name).order_by("position")
+        return [[cluster["name"] for cluster in e.payload["clusters"]] for e in snapshots]
+
+    scheduler = Scheduler()
+    with running(scheduler):
+        wait_for(lambda: scheduler.waits() and clusters_published(), timeout=10)
+        redis_keys.zadd(heartbeats_key(), {"host:1": time.time() + 60})
+        # Seen at the end of a wait for work, an interval after the last wake at the latest.
+        wait_for(
+            lambda: ["host:1"] in clusters_published(),
+            timeout=HEALTH_INTERVAL + WAIT_FOR_WORK + 1,
+            interval=0.05,
+        )
 
 
 @pytest.mark.django_db
