@@ -176,6 +176,7 @@ class StreamConsumer(AsyncWebsocketConsumer):
     async def _write(self) -> None:
         """Send what is pending, in order; then wait for the next offer."""
         loop = asyncio.get_running_loop()
+        send = self.scope[SERVER_SEND]  # per message and socket: no wrapper, no lookup
         while not self.closed:
             while self.pending and not self.closed:
                 item = self.pending.popleft()
@@ -187,8 +188,8 @@ class StreamConsumer(AsyncWebsocketConsumer):
                     self.already_sent.discard(position)
                     continue
                 # Offered while a check was pending, or queued before one took a group away.
-                if self.entitled.intersection(audience):
-                    await self._send_event(text)
+                if not self.entitled.isdisjoint(audience):
+                    await send({"type": "websocket.send", "text": text})
             self.wakeup = loop.create_future()
             await self.wakeup
 
