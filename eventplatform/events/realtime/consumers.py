@@ -214,8 +214,9 @@ class StreamConsumer(AsyncWebsocketConsumer):
             self.hub.rechecked(self, list(self.entitled))
 
     async def _send_event(self, text: str) -> None:
-        # The close may be sent while a resume or the live writer is under way (the socket
-        # lagged, or its hub lost Redis): nothing may follow it, or the server raises.
+        # The close may be sent while a resume is under way (the socket lagged, or its hub
+        # lost Redis): nothing may follow it, or the server raises. The live writer checks
+        # the same before each event it takes, with nothing awaited until it is sent.
         if not self.closed:
             await self.scope[SERVER_SEND]({"type": "websocket.send", "text": text})
 
