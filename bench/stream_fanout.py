@@ -10,7 +10,8 @@ turn, each as one uvicorn process on loopback, and measures on each:
 - a reconnect storm: 3,000 sockets dropping and reconnecting at once while a probe measures
   the API (``/healthz`` and, on the platform, a token-authenticated ``GET /api/v1/tickets/``);
 - a close storm: 6,000 sockets closing at once while a probe measures the longest
-  ``/healthz`` answer (how long the server's event loop stalled).
+  ``/healthz`` answer (how long the server's event loop stalled), and the server's CPU per
+  socket closed until it is idle again.
 
 The sockets are read by client processes that speak just enough WebSocket to count frames and
 read each message's publish time, offering permessage-deflate as browsers do; the platform's
@@ -429,6 +430,10 @@ async def publish_steadily(app: App, rate: int, seconds: int) -> float:
     return time.monotonic() - started
 
 
+def cpu_and_kernel(server) -> tuple[float, float]:
+    return harness.cpu_seconds(server), harness.kernel_seconds(server)
+
+
 def settle(server) -> None:
     """Wait until the server is idle: what one measurement left it doing must not count in
     the next."""
@@ -440,7 +445,7 @@ def settle(server) -> None:
 def fanout(app: App, clients: Clients, server, sockets: int, rate: int) -> dict:
     clients.all("reset", int(time.time() * 1e6))
     expected = sockets * rate * FANOUT_SECONDS
-    cpu_before, kernel_before = harness.cpu_seconds(server), harness.kernel_seconds(server)
+    cpu_before, kernel_before = cpu_and_kernel(server)
     published_in = asyncio.run(publish_steadily(app, rate, FANOUT_SECONDS))
     deadline = time.monotonic() + DRAIN_SECONDS
     while time.monotonic() < deadline:
@@ -512,15 +517,31 @@ def app_round(app: App, logs: Path, port: int, measure: list[str]) -> dict:
             fds_before = server.num_fds()
             opened = clients.open(port, app.requests(port, CLOSE_SOCKETS))
             time.sleep(3)
+            probing = cpu_and_kernel(server)
             health = Probe(url + "/healthz")
             time.sleep(1)
+            storming, probed = cpu_and_kernel(server), len(health.timings)
             clients.all("close")
-            # Until the server has let go of the sockets, and a little after.
             deadline = time.monotonic() + 60
             while server.num_fds() > fds_before + 20 and time.monotonic() < deadline:
                 time.sleep(0.2)
-            time.sleep(1)
-            results["close"] = {"opened": opened["opened"], "healthz": health.stop()}
+            # The request in flight as the server let go of the sockets waits for what their
+            # consumers still do.
+            healthz = health.stop()
+            settle(server)
+            # Less the probe's requests meanwhile, each at what one cost before the storm.
+            share = (healthz["requests"] - probed) / max(probed, 1)
+            cpu, kernel = (
+                (end - storm) - share * (storm - probe)
+                for probe, storm, end in zip(probing, storming, cpu_and_kernel(server), strict=True)
+            )
+            closed = max(opened["opened"], 1)
+            results["close"] = {
+                "opened": opened["opened"],
+                "healthz": healthz,
+                "cpu_us": cpu / closed * 1e6,
+                "kernel_us": kernel / closed * 1e6,
+            }
     finally:
         clients.stop()
         children.stop_all()
@@ -588,6 +609,8 @@ def report(rounds: dict[str, list[dict]]) -> str:
             "close storm: longest `/healthz` answer ms (loop stall)",
             "close.healthz.max_ms",
         ),
+        row("close storm: server CPU us per socket closed", "close.cpu_us", "{:,.1f}"),
+        row("close storm: of which in the kernel, us", "close.kernel_us", "{:,.1f}"),
     ]
     return "\n".join(
         [
