@@ -11,7 +11,7 @@ turn, each as one uvicorn process on loopback, and measures on each:
   the API (``/healthz`` and, on the platform, a token-authenticated ``GET /api/v1/tickets/``);
 - a close storm: 6,000 sockets closing at once while a probe measures the longest
   ``/healthz`` answer (how long the server's event loop stalled), and the server's CPU per
-  socket closed until it is idle again.
+  socket closed.
 
 The sockets are read by client processes that speak just enough WebSocket to count frames and
 read each message's publish time, offering permessage-deflate as browsers do; the platform's
@@ -24,6 +24,7 @@ server runs with ``--ws-per-message-deflate false`` as the Procfile should start
 import argparse
 import asyncio
 import base64
+import math
 import multiprocessing
 import os
 import resource
@@ -517,25 +518,25 @@ def app_round(app: App, logs: Path, port: int, measure: list[str]) -> dict:
             fds_before = server.num_fds()
             opened = clients.open(port, app.requests(port, CLOSE_SOCKETS))
             time.sleep(3)
+            settle(server)
             probing = cpu_and_kernel(server)
             health = Probe(url + "/healthz")
             time.sleep(1)
             storming, probed = cpu_and_kernel(server), len(health.timings)
             clients.all("close")
+            # Until the server has let go of the sockets, and a little after.
             deadline = time.monotonic() + 60
             while server.num_fds() > fds_before + 20 and time.monotonic() < deadline:
                 time.sleep(0.2)
-            # The request in flight as the server let go of the sockets waits for what their
-            # consumers still do.
+            time.sleep(1)
             healthz = health.stop()
-            settle(server)
-            # Less the probe's requests meanwhile, each at what one cost before the storm.
-            share = (healthz["requests"] - probed) / max(probed, 1)
+            # The storm's CPU, less the probe's requests meanwhile, each at what one cost before.
+            share = (healthz["requests"] - probed) / probed if probed else math.nan
             cpu, kernel = (
                 (end - storm) - share * (storm - probe)
                 for probe, storm, end in zip(probing, storming, cpu_and_kernel(server), strict=True)
             )
-            closed = max(opened["opened"], 1)
+            closed = opened["opened"] or math.nan
             results["close"] = {
                 "opened": opened["opened"],
                 "healthz": healthz,
