@@ -12,6 +12,7 @@ import platform
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -161,7 +162,17 @@ class Children:
         return psutil.Process(self.running[name].pid)
 
     def uvicorn(self, name: str, app: str, port: int, env: dict[str, str], *flags: str) -> str:
-        """An ASGI server as the Procfile starts one; returns its URL once it answers."""
+        """An ASGI server as the Procfile starts one; returns its URL once it answers.
+
+        Raises if something listens on ``port`` already: a server left by an earlier run
+        would answer in its place, and be measured for it.
+        """
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as error:
+                raise RuntimeError(f"port {port} is taken: stop what listens on it") from error
         self.start(
             name,
             [
