@@ -427,55 +427,90 @@ class Probe:
 
 
 class Pinger:
-    """Pings on a socket of its own once started, each timed until its pong, on a thread.
+    """Pings on a socket of its own, on a thread, each timed until its pong.
 
     The server answers a ping from the callback that reads it, with no task or thread in
     between: each wait is how long its event loop went without reading, at most one of its
-    turns. A request waits out as many turns as its handling takes.
+    turns, give or take the 5 ms between pings. A request waits out as many turns as its
+    handling takes.
 
-    The socket opens at once, before those of a storm: a server that cannot open more sockets
-    then still answers it. A socket refused gives no figure.
+    The socket opens at once, before those of a storm (a server that cannot open more sockets
+    then still answers it), and pings from then on, answering the server's own pings, which
+    would otherwise close it; only the waits from ``mark()`` on count. A socket refused,
+    closed or silent for a minute gives no figure.
     """
 
     def __init__(self, port: int, request: bytes) -> None:
-        self.timings: list[float] = []
+        self.timings: list[tuple[float, float]] = []  # (sent at, wait in ms)
+        self.since = math.inf
+        self.failed = False
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
+        self.received = b""
         self.socket: socket.socket | None = None
         try:
             self.socket = socket.create_connection(("127.0.0.1", port), timeout=60)
             self.socket.sendall(request)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                head += self.socket.recv(4096) or b"\r\n\r\n"
+            while b"\r\n\r\n" not in self.received:
+                self._read()
+            head, _, self.received = self.received.partition(b"\r\n\r\n")
+            self.failed = b" 101 " not in head.split(b"\r\n", 1)[0]
         except OSError:
-            head = b""
-        self.opened = b" 101 " in head.split(b"\r\n", 1)[0]
-
-    def start(self) -> None:
-        if self.opened:
+            self.failed = True
+        if not self.failed:
             self.thread.start()
 
+    def mark(self) -> None:
+        self.since = time.monotonic()
+
+    def _read(self) -> None:
+        chunk = self.socket.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the pinger's socket")
+        self.received += chunk
+
+    def _frame(self) -> tuple[int, bytes]:
+        """The server's next frame: its opcode and its payload (a server masks nothing)."""
+        while True:
+            data = self.received
+            if len(data) >= 2:
+                size, start = data[1] & 0x7F, 2
+                if size == 126:
+                    size, start = int.from_bytes(data[2:4], "big"), 4
+                elif size == 127:
+                    size, start = int.from_bytes(data[2:10], "big"), 10
+                if len(data) >= start + size:
+                    self.received = data[start + size :]
+                    return data[0] & 0x0F, data[start : start + size]
+            self._read()
+
     def _run(self) -> None:
-        received = b""
-        while not self.stopped.is_set():
-            started = time.monotonic()
-            self.socket.sendall(b"\x89\x80\0\0\0\0")  # a ping, masked with a zero key
-            opcode = None
-            while opcode != 0xA:  # nothing else is sent to it during a storm; skipped if it is
-                while len(received) < 2 or len(received) < 2 + (received[1] & 0x7F):
-                    received += self.socket.recv(65536)
-                opcode, received = received[0] & 0x0F, received[2 + (received[1] & 0x7F) :]
-            self.timings.append((time.monotonic() - started) * 1000)
-            time.sleep(0.005)
+        try:
+            while not self.stopped.is_set():
+                started = time.monotonic()
+                self.socket.sendall(b"\x89\x80\0\0\0\0")  # a ping, masked with a zero key
+                while (frame := self._frame())[0] != 0xA:
+                    opcode, payload = frame
+                    if opcode == 0x8:  # refused after the handshake (4401, 4429...), or closed
+                        raise ConnectionError("the server closed the pinger's socket")
+                    if opcode == 0x9:  # the server's keepalive: its pong, masked likewise
+                        self.socket.sendall(
+                            bytes([0x8A, 0x80 | len(payload)]) + b"\0" * 4 + payload
+                        )
+                self.timings.append((started, (time.monotonic() - started) * 1000))
+                time.sleep(0.005)
+        except OSError:
+            self.failed = True
 
     def stop(self) -> dict:
         self.stopped.set()
         if self.thread.is_alive():
-            self.thread.join()
+            self.thread.join(timeout=70)  # a pong that never comes: the socket's timeout
         if self.socket is not None:
             self.socket.close()
-        return {"max_ms": max(self.timings, default=float("nan")), "pings": len(self.timings)}
+        waits = [wait for sent, wait in self.timings if sent >= self.since]
+        failed = self.failed or self.thread.is_alive() or not waits
+        return {"max_ms": math.nan if failed else max(waits), "pings": len(waits)}
 
 
 async def publish_steadily(app: App, rate: int, seconds: int) -> float:
@@ -576,7 +611,7 @@ def app_round(app: App, logs: Path, port: int, measure: list[str]) -> dict:
             time.sleep(3)
             settle(server)
             probing = cpu_and_kernel(server)
-            pinger.start()
+            pinger.mark()
             health = Probe(url + "/healthz")
             time.sleep(1)
             storming, probed = cpu_and_kernel(server), len(health.timings)
@@ -642,6 +677,8 @@ def report(rounds: dict[str, list[dict]]) -> str:
         target = TARGETS.get(path)
         if target is None or not values("platform", path):
             return [*cells, "", ""]
+        if any(math.isnan(v) for v in values("platform", path)):
+            return [*cells, target[0], "**no**: a round gave no figure"]
         median = statistics.median(values("platform", path))
         return [*cells, target[0], "yes" if target[1](median) else "**no**"]
 
