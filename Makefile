@@ -53,7 +53,7 @@ test: preflight
 	$(PY) -m pytest -m "e2e$(only)" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Not part of `make test`: each benchmark starts what it measures on loopback, runs it beside
-# its baseline and rewrites its section of docs/benchmarks.md (about 50 minutes in all).
+# its baseline and rewrites its section of docs/benchmarks.md (30-50 minutes in all).
 bench: preflight $(BENCH_STAMP)
 	@for name in $(BENCHMARKS); do \
 		echo "== bench/$$name.py"; $(PY) bench/$$name.py || exit 1; \
