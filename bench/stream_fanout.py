@@ -59,6 +59,26 @@ MEASUREMENTS = ["fanout", "idle", "storm", "close"]
 # The client side: processes holding sockets, each counting what its sockets receive.
 
 
+def next_frame(buffer: bytes | bytearray) -> tuple[int, bytes, int] | None:
+    """The first whole frame a server sent in ``buffer`` (a server masks nothing): its first
+    byte (FIN, RSV1 and the opcode), its payload and its size; None until all of it arrived."""
+    if len(buffer) < 2:
+        return None
+    length, start = buffer[1] & 0x7F, 2
+    if length == 126:
+        length, start = int.from_bytes(buffer[2:4], "big"), 4
+    elif length == 127:
+        length, start = int.from_bytes(buffer[2:10], "big"), 10
+    if len(buffer) < start + length:
+        return None
+    return buffer[0], bytes(buffer[start : start + length]), start + length
+
+
+def pong(payload: bytes) -> bytes:
+    """A client's answer to a ping carrying ``payload``, masked with a zero key."""
+    return bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload
+
+
 class Reader(asyncio.Protocol):
     """One WebSocket client: a handshake offering permessage-deflate, then frames counted.
 
@@ -96,29 +116,16 @@ class Reader(asyncio.Protocol):
         self._frames()
 
     def _frames(self) -> None:
-        buffer = self.buffer
-        while len(buffer) >= 2:
-            first, length = buffer[0], buffer[1] & 0x7F
-            start = 2
-            if length == 126:
-                if len(buffer) < 4:
-                    return
-                length, start = int.from_bytes(buffer[2:4], "big"), 4
-            elif length == 127:
-                if len(buffer) < 10:
-                    return
-                length, start = int.from_bytes(buffer[2:10], "big"), 10
-            if len(buffer) < start + length:
-                return
-            payload = bytes(buffer[start : start + length])
-            del buffer[: start + length]
+        while (frame := next_frame(self.buffer)) is not None:
+            first, payload, size = frame
+            del self.buffer[:size]
             opcode = first & 0x0F
             if opcode == 1:
                 if first & 0x40:  # compressed (RSV1)
                     payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
                 self.client.message(payload)
-            elif opcode == 9:  # ping: pong, masked with a zero key
-                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\0\0\0\0" + payload)
+            elif opcode == 9:
+                self.transport.write(pong(payload))
             elif opcode == 8:
                 code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
                 self.transport.write(b"\x88\x80\0\0\0\0")
@@ -470,19 +477,12 @@ class Pinger:
         self.received += chunk
 
     def _frame(self) -> tuple[int, bytes]:
-        """The server's next frame: its opcode and its payload (a server masks nothing)."""
-        while True:
-            data = self.received
-            if len(data) >= 2:
-                size, start = data[1] & 0x7F, 2
-                if size == 126:
-                    size, start = int.from_bytes(data[2:4], "big"), 4
-                elif size == 127:
-                    size, start = int.from_bytes(data[2:10], "big"), 10
-                if len(data) >= start + size:
-                    self.received = data[start + size :]
-                    return data[0] & 0x0F, data[start : start + size]
+        """The server's next frame: its opcode and its payload."""
+        while (frame := next_frame(self.received)) is None:
             self._read()
+        first, payload, size = frame
+        self.received = self.received[size:]
+        return first & 0x0F, payload
 
     def _run(self) -> None:
         try:
@@ -493,10 +493,8 @@ class Pinger:
                     opcode, payload = frame
                     if opcode == 0x8:  # refused after the handshake (4401, 4429...), or closed
                         raise ConnectionError("the server closed the pinger's socket")
-                    if opcode == 0x9:  # the server's keepalive: its pong, masked likewise
-                        self.socket.sendall(
-                            bytes([0x8A, 0x80 | len(payload)]) + b"\0" * 4 + payload
-                        )
+                    if opcode == 0x9:  # the server's keepalive
+                        self.socket.sendall(pong(payload))
                 self.timings.append((started, (time.monotonic() - started) * 1000))
                 time.sleep(0.005)
         except OSError:
